@@ -1,0 +1,527 @@
+// The engine: databases, the command table and the one place commands run.
+//
+// Everything here runs on the engine event loop, one command at a time, so nothing in the
+// keyspace needs a lock. The engine does no I/O; the server around it owns sockets, files and
+// threads and reaches the engine only through `execute`, the cron and the hooks below.
+//
+// One command's life inside `execute`:
+//
+//   lookup → arity → (MULTI? queue it) → handler ─┬─ reply bytes → client.reply
+//                                                   └─ effects   → pendingEffects
+//   end of the top-level call: effects → replication log (wrapped in MULTI/EXEC when a
+//   single call produced more than one, as Redis's propagatePendingCommands does)
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+public struct EngineConfig {
+    public var databases = 16
+    public var protoMaxBulkLen = 512 * 1024 * 1024
+    public var activeExpireEnabled = true
+    public var hz = 10
+    public var slowlogLogSlowerThanUs: Int64 = 10_000
+    public var slowlogMaxLen = 128
+    public var latencyMonitorThresholdMs: Int64 = 0
+    public var lazyfreeLazyUserDel = false
+    public var lazyfreeLazyUserFlush = false
+    public var lazyfreeLazyExpire = false
+    /// Objects bigger than this many elements/bytes are freed off the loop when lazy.
+    public var lazyfreeThreshold = 64
+    public init() {}
+}
+
+public struct EngineStats {
+    public var totalCommands = 0
+    public var keyspaceHits = 0
+    public var keyspaceMisses = 0
+    public var expiredKeys = 0
+    public var expiredStalePercent = 0.0
+    public var expireCycleCPUMicros: Int64 = 0
+    public var totalErrorReplies = 0
+    public var errorCounts: [String: Int] = [:]
+    public var lazyfreedObjects = 0
+    public var lazyfreePendingObjects = 0
+    public var unexpectedErrorReplies = 0
+}
+
+public final class Engine {
+    public var config: EngineConfig
+    public private(set) var databases: [Database]
+    public let commands = CommandTable()
+    public let log: ReplicationLog
+    public let seed: SipHashSeed
+    /// Changes since the last successful save (Redis's server.dirty).
+    public var dirty: Int64 = 0
+    public var stats = EngineStats()
+
+    /// The wall clock in Unix milliseconds; tests replace it.
+    public var clock: () -> Int64
+    /// The time the current command started: every expiry check inside one command uses it.
+    public private(set) var nowMs: Int64
+
+    // Clients
+    public private(set) var clients: [UInt64: ClientSession] = [:]
+    private var nextClientID: UInt64 = 1
+    private var watchers: [WatchedKey: [ClientSession]] = [:]
+
+    // Propagation
+    private var pendingEffects: [(db: Int, argv: [Bytes])] = []
+    private var callDepth = 0
+
+    public var slowlog = SlowLog()
+    public var latency = LatencyMonitor()
+
+    /// Frees big objects off the engine loop (set by the server; default frees inline).
+    public var lazyFree: ([AnyObject]) -> Void = { _ in }
+    /// Sees every executed command (MONITOR); set by the server.
+    public var monitorFeed: ((ClientSession, [Bytes]) -> Void)?
+    /// True while the server refuses writes (CLIENT PAUSE WRITE): expiry is suspended.
+    public var writesPaused = false
+    /// Whether DEBUG may run for this client (enable-debug-command); set by the server.
+    public var debugAllowed: (ClientSession) -> Bool = { _ in true }
+    /// DEBUG subcommands the server implements (RELOAD, ...); returns true when handled.
+    public var serverDebugHandler: ((inout CommandCall, String) -> Bool)?
+
+    public var rng = SystemRandomNumberGenerator()
+    private var expireCursorDB = 0
+
+    public init(config: EngineConfig = EngineConfig(), seed: SipHashSeed = .random(),
+                clock: @escaping () -> Int64 = Engine.wallClockMs) {
+        self.config = config
+        self.seed = seed
+        self.clock = clock
+        self.nowMs = clock()
+        self.log = ReplicationLog()
+        self.databases = (0..<max(config.databases, 1)).map { Database(id: $0, seed: seed) }
+        registerBuiltinCommands()
+    }
+
+    public static func wallClockMs() -> Int64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
+    }
+
+    public static func monotonicMicros() -> Int64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Int64(ts.tv_sec) * 1_000_000 + Int64(ts.tv_nsec) / 1000
+    }
+
+    /// Seconds-resolution clock for OBJECT IDLETIME.
+    public var lruClock: UInt32 { UInt32(truncatingIfNeeded: nowMs / 1000) }
+
+    // MARK: clients
+
+    public func connect(nowMs: Int64? = nil) -> ClientSession {
+        let c = ClientSession(id: nextClientID, nowMs: nowMs ?? clock())
+        nextClientID += 1
+        clients[c.id] = c
+        return c
+    }
+
+    public func disconnect(_ client: ClientSession) {
+        unwatchAll(client)
+        client.multiQueue = []
+        clients[client.id] = nil
+    }
+
+    // MARK: execution
+
+    /// Runs one request from a client; the reply is appended to `client.reply`.
+    public func execute(_ client: ClientSession, _ argv: [Bytes]) {
+        guard !argv.isEmpty else { return }
+        nowMs = clock()
+        client.lastInteractionMs = nowMs
+        let replyStart = client.reply.buffer.count
+        let mode = client.replyMode
+        if mode == .skipNext { client.replyMode = .skipThis }
+
+        dispatch(client, argv)
+
+        switch mode {
+        case .off, .skipNext:
+            client.reply.buffer.removeSubrange(replyStart...)
+            if mode == .skipNext, client.replyMode == .skipThis { client.replyMode = .on }
+        default: break
+        }
+        if client.replyMode == .skipThis { client.replyMode = .on }
+    }
+
+    private func dispatch(_ client: ClientSession, _ argv: [Bytes]) {
+        guard let spec = commands.lookup(argv[0]) else {
+            var args = ""
+            for a in argv.dropFirst().prefix(128) {
+                args += "'\(a.debugText.prefix(128))' "
+            }
+            rejectCommand(client, "ERR unknown command '\(argv[0].debugText.prefix(128))', with args beginning with: \(args)")
+            return
+        }
+        var target = spec
+        if !spec.subcommands.isEmpty && argv.count >= 2 {
+            if let sub = spec.subcommands[asciiLowercased(argv[1]).debugText] {
+                target = sub
+            } else {
+                rejectCommand(client, "ERR unknown subcommand '\(argv[1].debugText.prefix(128))'. Try \(spec.name.uppercased()) HELP.")
+                return
+            }
+        }
+        guard target.acceptsArity(argv.count) else {
+            target.stats.rejectedCalls += 1
+            rejectCommand(client, target.parent != nil
+                          ? "ERR wrong number of arguments for '\(target.fullName)' command"
+                          : "ERR wrong number of arguments for '\(target.name)' command")
+            return
+        }
+        if client.inMulti && !target.flags.contains(.runsInMulti) {
+            if target.flags.contains(.noMulti) {
+                target.stats.rejectedCalls += 1
+                rejectCommand(client, "ERR Command not allowed inside a transaction")
+                return
+            }
+            client.multiQueue.append(QueuedCommand(spec: target, argv: argv))
+            client.reply.appendRaw("+QUEUED\r\n")
+            return
+        }
+        call(client, target, argv)
+    }
+
+    /// A command refused before it ran: counts as rejected and flags an open transaction.
+    private func rejectCommand(_ client: ClientSession, _ message: String) {
+        if client.inMulti { client.multiFailed = true }
+        countError(message)
+        client.reply.error(message)
+    }
+
+    func countError(_ message: String) {
+        stats.totalErrorReplies += 1
+        let code = message.prefix { $0 != " " }
+        stats.errorCounts[String(code), default: 0] += 1
+    }
+
+    /// Runs a command that passed the checks (directly or from EXEC).
+    func call(_ client: ClientSession, _ spec: CommandSpec, _ argv: [Bytes]) {
+        callDepth += 1
+        let start = Engine.monotonicMicros()
+        let dirtyBefore = dirty
+        if let feed = monitorFeed, !spec.flags.contains(.skipMonitor) { feed(client, argv) }
+        var c = CommandCall(engine: self, client: client, spec: spec, argv: argv)
+        spec.handler(&c)
+        let elapsed = Engine.monotonicMicros() - start
+        spec.stats.calls += 1
+        spec.stats.microseconds += elapsed
+        if c.failed { spec.stats.failedCalls += 1 }
+        stats.totalCommands += 1
+        client.lastCommand = spec.fullName
+        if spec.flags.contains(.write) && !c.propagationHandled && dirty != dirtyBefore {
+            pendingEffects.append((client.db, argv))
+        }
+        if !spec.flags.contains(.skipSlowlog) {
+            slowlog.record(argv: argv, micros: elapsed, client: client, now: nowMs, config: config)
+        }
+        if config.latencyMonitorThresholdMs > 0 && elapsed / 1000 >= config.latencyMonitorThresholdMs {
+            latency.record(event: spec.flags.contains(.fast) ? "fast-command" : "command",
+                           ms: elapsed / 1000, now: nowMs / 1000)
+        }
+        callDepth -= 1
+        if callDepth == 0 { flushEffects() }
+    }
+
+    /// Adds an effect record to the current call's batch.
+    public func propagate(db: Int, _ argv: [Bytes]) {
+        pendingEffects.append((db, argv))
+        if callDepth == 0 { flushEffects() }
+    }
+
+    private func flushEffects() {
+        guard !pendingEffects.isEmpty else { return }
+        let wrap = pendingEffects.count > 1
+        if wrap { log.appendGlobal([Bytes("MULTI")]) }
+        for e in pendingEffects { log.append(db: e.db, e.argv) }
+        if wrap { log.appendGlobal([Bytes("EXEC")]) }
+        pendingEffects.removeAll(keepingCapacity: true)
+    }
+
+    // MARK: keyspace access
+
+    public func database(_ index: Int) -> Database { databases[index] }
+
+    /// True when the entry's TTL has passed at the current command time.
+    @inlinable
+    public func isExpired(_ e: KeyEntry) -> Bool {
+        e.expireAtMs != KeyEntry.noExpiry && e.expireAtMs <= nowMs
+    }
+
+    /// Finds a live key, deleting it first if its TTL has passed (lazy expiry).
+    public func lookup(_ db: Database, _ key: UnsafeRawBufferPointer) -> KeyEntry? {
+        guard let e = db.find(key) else { return nil }
+        if isExpired(e) {
+            if writesPaused { return nil }
+            expireKey(db, e)
+            return nil
+        }
+        return e
+    }
+
+    /// Deletes an expired key and propagates a DEL, as Redis does for expiry.
+    public func expireKey(_ db: Database, _ e: KeyEntry) {
+        e.key.withUnsafeBytes { _ = db.remove($0) }
+        stats.expiredKeys += 1
+        dirty += 1
+        keyModified(db.id, e.key)
+        propagate(db: db.id, [Bytes("DEL"), e.key])
+        releaseValue(e)
+    }
+
+    /// Hands a deleted value to the lazy-free thread when it is big.
+    func releaseValue(_ e: KeyEntry) {
+        if e.value.memoryBytes > 64 * 1024 { lazyFree([e]) }
+    }
+
+    // MARK: WATCH
+
+    public func watch(_ client: ClientSession, db: Int, key: Bytes) {
+        var wk = WatchedKey(db: db, key: key)
+        if client.watched.contains(wk) { return }
+        if let e = databases[db].find(key), isExpired(e) { wk.expiredAtWatch = true }
+        client.watched.append(wk)
+        watchers[wk, default: []].append(client)
+    }
+
+    public func unwatchAll(_ client: ClientSession) {
+        for wk in client.watched {
+            guard var list = watchers[wk] else { continue }
+            list.removeAll { $0 === client }
+            watchers[wk] = list.isEmpty ? nil : list
+        }
+        client.watched = []
+        client.dirtyCAS = false
+    }
+
+    /// Every change to a key goes through here (Redis's signalModifiedKey).
+    public func keyModified(_ db: Int, _ key: Bytes) {
+        if watchers.isEmpty { return }
+        guard let list = watchers[WatchedKey(db: db, key: key)] else { return }
+        for c in list { c.dirtyCAS = true }
+    }
+
+    /// FLUSHDB/FLUSHALL/SWAPDB: touches every watched key of `db` that exists in it
+    /// (or, for SWAPDB, in the database swapped in).
+    public func touchAllWatched(db: Int, alsoExistingIn other: Database? = nil) {
+        for (wk, list) in watchers where wk.db == db {
+            let exists = databases[db].find(wk.key) != nil || other?.find(wk.key) != nil
+            if exists { for c in list { c.dirtyCAS = true } }
+        }
+    }
+
+    /// A watched key that was live at WATCH time has expired since (EXEC must fail).
+    func watchedKeyExpired(_ client: ClientSession) -> Bool {
+        for wk in client.watched where !wk.expiredAtWatch {
+            if let e = databases[wk.db].find(wk.key), isExpired(e) { return true }
+        }
+        return false
+    }
+
+    // MARK: databases
+
+    public func swapDatabases(_ a: Int, _ b: Int) {
+        databases[a].swapContents(with: databases[b])
+        touchAllWatched(db: a, alsoExistingIn: databases[b])
+        touchAllWatched(db: b, alsoExistingIn: databases[a])
+    }
+
+    /// Empties one database (or all when nil). Returns the number of keys removed.
+    @discardableResult
+    public func flush(db: Int?, async: Bool) -> Int {
+        var removed = 0
+        let targets = db.map { [$0] } ?? Array(0..<databases.count)
+        var detached: [AnyObject] = []
+        for i in targets {
+            touchAllWatched(db: i)
+            removed += databases[i].count
+            detached += databases[i].takeAll()
+        }
+        if async || removed > 1024 { lazyFree(detached) }
+        dirty += Int64(removed)
+        return removed
+    }
+
+    /// Replaces every database (a full load); used by snapshot loading.
+    public func replaceDatabases(_ new: [Database]) {
+        let old = databases
+        databases = new
+        lazyFree(old.flatMap { $0.takeAll() })
+    }
+
+    // MARK: cron
+
+    /// The periodic job (hz times a second): active expiry and incremental rehash.
+    public func cron() {
+        nowMs = clock()
+        if config.activeExpireEnabled && !writesPaused {
+            activeExpireCycle(timeLimitMicros: Int64(1_000_000 / max(config.hz, 1) / 4))
+        }
+        for db in databases {
+            db.keys.shrinkIfNeeded()
+            db.volatile.shrinkIfNeeded()
+            if db.keys.isRehashing { _ = db.keys.rehashFor(milliseconds: 1, now: { Engine.monotonicMicros() / 1000 }) }
+            if db.volatile.isRehashing { _ = db.volatile.rehashFor(milliseconds: 1, now: { Engine.monotonicMicros() / 1000 }) }
+        }
+    }
+
+    /// Redis's adaptive active expiry: sample 20 volatile keys per database, delete the
+    /// expired ones, and go again while more than 10% of a sample was expired, within a time
+    /// budget, resuming next time at the database where it stopped.
+    public func activeExpireCycle(timeLimitMicros: Int64) {
+        let start = Engine.monotonicMicros()
+        let perLoop = 20
+        var sampledTotal = 0, expiredTotal = 0
+        for _ in 0..<databases.count {
+            let db = databases[expireCursorDB]
+            expireCursorDB = (expireCursorDB + 1) % databases.count
+            var iterations = 0
+            while db.expiresCount > 0 {
+                var expired = 0
+                var sampled = 0
+                let n = min(perLoop, db.expiresCount)
+                var ttlSum: Int64 = 0
+                for _ in 0..<n {
+                    guard let node = db.volatile.randomNode(using: &rng) else { break }
+                    sampled += 1
+                    let e = node.entry
+                    if isExpired(e) {
+                        expireKey(db, e)
+                        expired += 1
+                    } else {
+                        ttlSum += e.expireAtMs - nowMs
+                    }
+                }
+                sampledTotal += sampled
+                expiredTotal += expired
+                if sampled > expired {
+                    let avg = ttlSum / Int64(sampled - expired)
+                    db.avgTTL = db.avgTTL == 0 ? avg : (db.avgTTL / 50) * 49 + avg / 50
+                }
+                iterations += 1
+                if iterations % 16 == 0 && Engine.monotonicMicros() - start > timeLimitMicros { break }
+                if sampled == 0 || expired * 10 <= sampled { break }
+            }
+            if Engine.monotonicMicros() - start > timeLimitMicros { break }
+        }
+        stats.expireCycleCPUMicros += Engine.monotonicMicros() - start
+        if sampledTotal > 0 {
+            let current = Double(expiredTotal) / Double(sampledTotal)
+            stats.expiredStalePercent = stats.expiredStalePercent * 0.95 + current * 0.05
+        }
+    }
+}
+
+/// One command invocation as its handler sees it.
+public struct CommandCall {
+    public unowned let engine: Engine
+    public let client: ClientSession
+    public let spec: CommandSpec
+    public let argv: [Bytes]
+    /// The handler replied with an error.
+    public var failed = false
+    /// The handler wrote its own effect records (or none): skip the default of propagating argv.
+    public var propagationHandled = false
+
+    @inlinable
+    public var db: Database { engine.databases[client.db] }
+
+    @inlinable
+    public var reply: RESPWriter {
+        get { client.reply }
+        nonmutating _modify { yield &client.reply }
+    }
+
+    public mutating func error(_ message: String) {
+        failed = true
+        engine.countError(message)
+        client.reply.error(message)
+    }
+
+    public mutating func wrongType() {
+        error("WRONGTYPE Operation against a key holding the wrong kind of value")
+    }
+
+    public mutating func syntaxError() { error("ERR syntax error") }
+
+    public mutating func notInteger() { error("ERR value is not an integer or out of range") }
+
+    /// Replaces the default effect record with `argv` (in the client's database).
+    public mutating func propagate(_ argv: [Bytes]) {
+        propagationHandled = true
+        engine.propagate(db: client.db, argv)
+    }
+
+    /// The command changed nothing worth propagating even though it ran.
+    public mutating func propagateNothing() { propagationHandled = true }
+
+    // Key access ------------------------------------------------------------
+
+    /// A live key for reading; counts a keyspace hit or miss and updates the access clock.
+    public func lookupRead(_ key: Bytes) -> KeyEntry? {
+        let e = key.withUnsafeBytes { engine.lookup(db, $0) }
+        if let e {
+            engine.stats.keyspaceHits += 1
+            if !client.noTouch { e.accessClock = engine.lruClock }
+        } else {
+            engine.stats.keyspaceMisses += 1
+        }
+        return e
+    }
+
+    /// A live key for writing (no hit/miss accounting).
+    public func lookupWrite(_ key: Bytes) -> KeyEntry? {
+        let e = key.withUnsafeBytes { engine.lookup(db, $0) }
+        if let e, !client.noTouch { e.accessClock = engine.lruClock }
+        return e
+    }
+
+    /// Sets a key to `value`, keeping the TTL only when asked (SET … KEEPTTL) — every other
+    /// overwrite clears it, as in Redis.
+    public func setKey(_ key: Bytes, _ value: Value, keepTTL: Bool = false, in database: Database? = nil) {
+        let target = database ?? db
+        if let e = key.withUnsafeBytes({ engine.lookup(target, $0) }) {
+            target.keys.willMutate(entryKey: e)
+            let old = e.value
+            e.value = value
+            if !keepTTL { target.removeExpiry(e) }
+            e.accessClock = engine.lruClock
+            if old.memoryBytes > 64 * 1024 { engine.lazyFree([OldValue(old)]) }
+        } else {
+            target.add(KeyEntry(key: key, value: value, clock: engine.lruClock))
+        }
+        engine.keyModified(target.id, key)
+        engine.dirty += 1
+    }
+
+    /// Deletes a live key; returns whether it existed.
+    @discardableResult
+    public func deleteKey(_ key: Bytes, in database: Database? = nil) -> Bool {
+        let target = database ?? db
+        guard key.withUnsafeBytes({ engine.lookup(target, $0) }) != nil,
+              let e = target.remove(key) else { return false }
+        engine.keyModified(target.id, key)
+        engine.dirty += 1
+        engine.releaseValue(e)
+        return true
+    }
+
+    /// Marks a key as changed in place (after mutating `entry.value`).
+    public func touched(_ e: KeyEntry) {
+        engine.keyModified(db.id, e.key)
+        engine.dirty += 1
+    }
+
+    public func arg(_ i: Int) -> Bytes { argv[i] }
+}
+
+/// Boxes a replaced value so its memory can be released on the lazy-free thread.
+final class OldValue {
+    let value: Value
+    init(_ v: Value) { value = v }
+}

@@ -1,0 +1,376 @@
+// The keyspace hash table.
+//
+// A chained table of power-of-two size with *incremental* rehashing, shaped like Redis's dict
+// because that shape gives us four things `Dictionary` cannot:
+//
+//   1. Growth without a stall. When the table fills (load 1.0) a second table of double size
+//      is allocated and buckets move over a few at a time: one bucket per lookup/insert/delete
+//      and a time-bounded batch from the cron. No operation is O(table size).
+//
+//        t0 [ ][x][ ][x][x][ ][x][ ]    buckets < rehashIndex are already empty
+//                  ^ rehashIndex
+//        t1 [ ][ ][x][ ][ ][x] ... (2×)  new inserts go here while rehashing
+//
+//   2. Lookup by borrowed bytes: `find(_: UnsafeRawBufferPointer)` hashes and compares the
+//      request's bytes in place; no key object is built to ask a question.
+//   3. O(1) random sampling (active expiry, eviction, RANDOMKEY): pick a random non-empty
+//      bucket, then a random node of its chain. The table shrinks when it falls under 10% full
+//      so the expected number of probes stays bounded.
+//   4. Redis's SCAN guarantee: the cursor is a bucket index advanced in reverse-binary order,
+//      so every node present for the whole scan is returned at least once even if the table
+//      grows or shrinks between calls (a node may be returned more than once).
+//
+// Snapshot hook (DESIGN.md §5): each bucket has an epoch. When a snapshot is running
+// (`snapshotEpoch` > a bucket's epoch), `beforeBucketMutation` is called with the bucket's chain
+// before the bucket changes, so the snapshot driver can serialize it first; the bucket then
+// takes the current epoch and is not reported again during that snapshot.
+
+public protocol ChainedNode: AnyObject {
+    var key: Bytes { get }
+    var chainNext: Self? { get set }
+}
+
+public final class HashTable<Node: ChainedNode> {
+    @usableFromInline
+    struct Table {
+        var buckets: [Node?]
+        var epochs: [UInt32]
+        var used: Int
+        var mask: Int { buckets.count - 1 }
+        init(size: Int) {
+            buckets = Array(repeating: nil, count: size)
+            epochs = Array(repeating: 0, count: size)
+            used = 0
+        }
+    }
+
+    public static var initialSize: Int { 4 }
+
+    @usableFromInline var t0: Table
+    @usableFromInline var t1: Table?
+    /// Next t0 bucket to move while rehashing; -1 when not rehashing.
+    @usableFromInline var rehashIndex = -1
+    public let seed: SipHashSeed
+    /// Set while an iteration must see a stable layout (e.g. a long snapshot slice).
+    public var rehashPaused = 0
+
+    // Snapshot support (see the header comment).
+    public var snapshotEpoch: UInt32 = 0
+    public var beforeBucketMutation: ((Node?) -> Void)?
+
+    public init(seed: SipHashSeed) {
+        self.seed = seed
+        self.t0 = Table(size: HashTable.initialSize)
+    }
+
+    public var count: Int { t0.used + (t1?.used ?? 0) }
+    public var isRehashing: Bool { rehashIndex >= 0 }
+    /// Total buckets in both tables (memory accounting and tests).
+    public var bucketCount: Int { t0.buckets.count + (t1?.buckets.count ?? 0) }
+
+    @inlinable
+    public func hash(_ key: UnsafeRawBufferPointer) -> UInt64 {
+        sipHash13(key, seed: seed)
+    }
+
+    // MARK: lookup
+
+    public func find(_ key: UnsafeRawBufferPointer) -> Node? {
+        if count == 0 { return nil }
+        if rehashIndex >= 0 { rehashStep(1) }
+        let h = Int(truncatingIfNeeded: hash(key))
+        var node = t0.buckets[h & t0.mask]
+        while let n = node {
+            if n.key.equals(key) { return n }
+            node = n.chainNext
+        }
+        if let t = t1 {
+            node = t.buckets[h & t.mask]
+            while let n = node {
+                if n.key.equals(key) { return n }
+                node = n.chainNext
+            }
+        }
+        return nil
+    }
+
+    public func find(_ key: Bytes) -> Node? {
+        key.withUnsafeBytes { find($0) }
+    }
+
+    // MARK: insert / remove
+
+    /// Inserts a node whose key is not in the table (the caller has looked it up).
+    public func insert(_ node: Node) {
+        if rehashIndex >= 0 { rehashStep(1) }
+        expandIfNeeded()
+        let h = Int(truncatingIfNeeded: node.key.withUnsafeBytes { hash($0) })
+        if rehashIndex >= 0 {
+            let i = h & t1!.mask
+            touchBucket(inT1: true, i)
+            node.chainNext = t1!.buckets[i]
+            t1!.buckets[i] = node
+            t1!.used += 1
+        } else {
+            let i = h & t0.mask
+            touchBucket(inT1: false, i)
+            node.chainNext = t0.buckets[i]
+            t0.buckets[i] = node
+            t0.used += 1
+        }
+    }
+
+    /// Removes and returns the node with this key, if any.
+    @discardableResult
+    public func remove(_ key: UnsafeRawBufferPointer) -> Node? {
+        if count == 0 { return nil }
+        if rehashIndex >= 0 { rehashStep(1) }
+        let h = Int(truncatingIfNeeded: hash(key))
+        if let n = removeFrom(inT1: false, h, key) { return n }
+        if t1 != nil, let n = removeFrom(inT1: true, h, key) { return n }
+        return nil
+    }
+
+    @discardableResult
+    public func remove(_ key: Bytes) -> Node? {
+        key.withUnsafeBytes { remove($0) }
+    }
+
+    private func removeFrom(inT1: Bool, _ h: Int, _ key: UnsafeRawBufferPointer) -> Node? {
+        let i = h & (inT1 ? t1!.mask : t0.mask)
+        var prev: Node? = nil
+        var node = inT1 ? t1!.buckets[i] : t0.buckets[i]
+        while let n = node {
+            if n.key.equals(key) {
+                touchBucket(inT1: inT1, i)
+                if let p = prev { p.chainNext = n.chainNext }
+                else if inT1 { t1!.buckets[i] = n.chainNext }
+                else { t0.buckets[i] = n.chainNext }
+                n.chainNext = nil
+                if inT1 { t1!.used -= 1 } else { t0.used -= 1 }
+                return n
+            }
+            prev = n
+            node = n.chainNext
+        }
+        return nil
+    }
+
+    /// Drops every node. O(n) frees happen in the caller's context; FLUSHALL ASYNC hands the
+    /// old table to a background thread instead (see `takeAll`).
+    public func removeAll() {
+        t0 = Table(size: HashTable.initialSize)
+        t1 = nil
+        rehashIndex = -1
+    }
+
+    /// Detaches all nodes and returns them as an opaque box whose release frees them;
+    /// the table is empty afterwards.
+    public func takeAll() -> AnyObject {
+        let box = DetachedTables(t0.buckets, t1?.buckets ?? [])
+        removeAll()
+        return box
+    }
+
+    final class DetachedTables {
+        var a: [Node?]
+        var b: [Node?]
+        init(_ a: [Node?], _ b: [Node?]) { self.a = a; self.b = b }
+        deinit {
+            // Unlink chains iteratively so freeing a long chain cannot overflow the stack.
+            for var head in [a, b].joined() {
+                while let n = head { head = n.chainNext; n.chainNext = nil }
+            }
+        }
+    }
+
+    // MARK: resizing
+
+    private func expandIfNeeded() {
+        if rehashIndex >= 0 { return }
+        if t0.used >= t0.buckets.count {
+            startRehash(to: nextPowerOfTwo(t0.used + 1))
+        }
+    }
+
+    /// Shrinks the table when under 10% full (called from the cron, like Redis's
+    /// tryResizeHashTables). Returns true when a shrink started.
+    @discardableResult
+    public func shrinkIfNeeded() -> Bool {
+        if rehashIndex >= 0 || rehashPaused > 0 { return false }
+        let size = t0.buckets.count
+        if size > HashTable.initialSize && t0.used * 10 < size {
+            startRehash(to: nextPowerOfTwo(max(t0.used, HashTable.initialSize)))
+            return true
+        }
+        return false
+    }
+
+    private func startRehash(to size: Int) {
+        if size == t0.buckets.count { return }
+        t1 = Table(size: size)
+        rehashIndex = 0
+    }
+
+    private func nextPowerOfTwo(_ n: Int) -> Int {
+        var size = HashTable.initialSize
+        while size < n && size < (1 << 40) { size <<= 1 }
+        return size
+    }
+
+    /// Moves up to `buckets` non-empty buckets from t0 to t1 (visiting at most 10× that many
+    /// empty ones). Returns true when more rehashing remains.
+    @discardableResult
+    public func rehashStep(_ buckets: Int) -> Bool {
+        guard rehashIndex >= 0, rehashPaused == 0, var target = t1 else { return rehashIndex >= 0 }
+        t1 = nil   // keep `target` uniquely referenced while we mutate it
+        var moves = buckets
+        var emptyVisits = buckets * 10
+        while moves > 0 && t0.used > 0 {
+            while t0.buckets[rehashIndex] == nil {
+                rehashIndex += 1
+                emptyVisits -= 1
+                if emptyVisits == 0 { t1 = target; return true }
+            }
+            touchBucket(inT1: false, rehashIndex)
+            var node = t0.buckets[rehashIndex]
+            while let n = node {
+                node = n.chainNext
+                let h = Int(truncatingIfNeeded: n.key.withUnsafeBytes { hash($0) })
+                let i = h & target.mask
+                if snapshotEpoch > target.epochs[i] {
+                    beforeBucketMutation?(target.buckets[i])
+                    target.epochs[i] = snapshotEpoch
+                }
+                n.chainNext = target.buckets[i]
+                target.buckets[i] = n
+                t0.used -= 1
+                target.used += 1
+            }
+            t0.buckets[rehashIndex] = nil
+            rehashIndex += 1
+            moves -= 1
+        }
+        if t0.used == 0 {
+            t0 = target
+            rehashIndex = -1
+            return false
+        }
+        t1 = target
+        return true
+    }
+
+    /// Rehashes for at most `milliseconds` (cron), 100 buckets at a time.
+    public func rehashFor(milliseconds: Int, now: () -> Int64) -> Bool {
+        let start = now()
+        while rehashStep(100) {
+            if now() - start > Int64(milliseconds) { return true }
+        }
+        return false
+    }
+
+    @inline(__always)
+    private func touchBucket(inT1: Bool, _ i: Int) {
+        guard snapshotEpoch != 0 else { return }
+        if inT1 {
+            if snapshotEpoch > t1!.epochs[i] {
+                beforeBucketMutation?(t1!.buckets[i])
+                t1!.epochs[i] = snapshotEpoch
+            }
+        } else if snapshotEpoch > t0.epochs[i] {
+            beforeBucketMutation?(t0.buckets[i])
+            t0.epochs[i] = snapshotEpoch
+        }
+    }
+
+    /// Marks the node's bucket as about to change (a value mutated in place).
+    public func willMutate(_ key: UnsafeRawBufferPointer) {
+        guard snapshotEpoch != 0 else { return }
+        let h = Int(truncatingIfNeeded: hash(key))
+        touchBucket(inT1: false, h & t0.mask)
+        if t1 != nil { touchBucket(inT1: true, h & t1!.mask) }
+    }
+
+    // MARK: sampling
+
+    /// A uniformly chosen bucket, then a uniformly chosen node of its chain.
+    public func randomNode<G: RandomNumberGenerator>(using rng: inout G) -> Node? {
+        if count == 0 { return nil }
+        if rehashIndex >= 0 { rehashStep(1) }
+        var head: Node?
+        if let t = t1, rehashIndex >= 0 {
+            let s0 = t0.buckets.count
+            let span = s0 - rehashIndex + t.buckets.count
+            repeat {
+                let r = Int.random(in: 0..<span, using: &rng)
+                head = r < s0 - rehashIndex ? t0.buckets[rehashIndex + r] : t.buckets[r - (s0 - rehashIndex)]
+            } while head == nil
+        } else {
+            repeat {
+                head = t0.buckets[Int.random(in: 0...t0.mask, using: &rng)]
+            } while head == nil
+        }
+        var length = 0
+        var n = head
+        while let x = n { length += 1; n = x.chainNext }
+        var pick = Int.random(in: 0..<length, using: &rng)
+        n = head
+        while pick > 0 { n = n!.chainNext; pick -= 1 }
+        return n
+    }
+
+    // MARK: scan
+
+    /// One SCAN step: calls `visit` for the nodes of the bucket(s) the cursor names and
+    /// returns the next cursor (0 when the scan is complete).
+    public func scan(_ cursor: UInt64, _ visit: (Node) -> Void) -> UInt64 {
+        if count == 0 { return 0 }
+        var v = cursor
+        func visitChain(_ head: Node?) {
+            var n = head
+            while let x = n { n = x.chainNext; visit(x) }
+        }
+        if rehashIndex < 0 || t1 == nil {
+            let m0 = UInt64(t0.mask)
+            visitChain(t0.buckets[Int(v & m0)])
+            v |= ~m0
+            v = reverseBits(v); v &+= 1; v = reverseBits(v)
+            return v
+        }
+        let small: Table, large: Table
+        if t0.buckets.count <= t1!.buckets.count { small = t0; large = t1! } else { small = t1!; large = t0 }
+        let m0 = UInt64(small.mask), m1 = UInt64(large.mask)
+        visitChain(small.buckets[Int(v & m0)])
+        repeat {
+            visitChain(large.buckets[Int(v & m1)])
+            v |= ~m1
+            v = reverseBits(v); v &+= 1; v = reverseBits(v)
+        } while v & (m0 ^ m1) != 0
+        return v
+    }
+
+    @inline(__always)
+    private func reverseBits(_ x: UInt64) -> UInt64 {
+        var v = x
+        v = ((v >> 1) & 0x5555555555555555) | ((v & 0x5555555555555555) << 1)
+        v = ((v >> 2) & 0x3333333333333333) | ((v & 0x3333333333333333) << 2)
+        v = ((v >> 4) & 0x0F0F0F0F0F0F0F0F) | ((v & 0x0F0F0F0F0F0F0F0F) << 4)
+        return v.byteSwapped
+    }
+
+    // MARK: iteration
+
+    /// Visits every node (KEYS, FLUSH accounting, snapshots of small tables).
+    public func forEach(_ body: (Node) -> Void) {
+        for head in t0.buckets {
+            var n = head
+            while let x = n { n = x.chainNext; body(x) }
+        }
+        if let t = t1 {
+            for head in t.buckets {
+                var n = head
+                while let x = n { n = x.chainNext; body(x) }
+            }
+        }
+    }
+}

@@ -1,0 +1,50 @@
+// Values stored under keys.
+//
+// Strings that are canonical 64-bit integers ("123", not "0123" or "+1") are kept as integers,
+// like Redis's OBJ_ENCODING_INT: 8 bytes instead of a byte string, and INCR needs no parsing.
+// Collections (issue 3) add cases here; every case must round-trip through RDB, AOF and
+// replication before it is done.
+
+public enum Value {
+    case string(Bytes)
+    case int(Int64)
+
+    /// Builds a string value, choosing the integer form when the bytes are a canonical integer.
+    @inlinable
+    public static func string(compacting bytes: Bytes) -> Value {
+        if bytes.count <= 20, let v = bytes.withUnsafeBytes({ parseInt64($0) }) { return .int(v) }
+        return .string(bytes)
+    }
+
+    /// The TYPE reply.
+    public var typeName: String {
+        switch self {
+        case .string, .int: return "string"
+        }
+    }
+
+    /// The OBJECT ENCODING reply, with Redis's names.
+    public var encodingName: String {
+        switch self {
+        case .int: return "int"
+        case .string(let b): return b.count <= 44 ? "embstr" : "raw"
+        }
+    }
+
+    /// The value as a byte string (strings only).
+    @inlinable
+    public var stringBytes: Bytes? {
+        switch self {
+        case .string(let b): return b
+        case .int(let v): return Bytes(v)
+        }
+    }
+
+    /// Approximate bytes of memory the value occupies (MEMORY USAGE, INFO used_memory).
+    public var memoryBytes: Int {
+        switch self {
+        case .int: return 0
+        case .string(let b): return b.heapBytes
+        }
+    }
+}

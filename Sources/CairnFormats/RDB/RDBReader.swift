@@ -1,0 +1,1154 @@
+// RDBReader: a streaming reader of Redis RDB files, versions 1 through 12, every encoding Redis
+// has written. docs/formats/snapshot.md is the grammar; RDBConstants.swift holds the codes.
+//
+// It reads hostile input. The rules it keeps:
+//
+//   1. Never trap, never hang. Every length from the file is range-checked before arithmetic.
+//   2. Never allocate on the file's word: strings are read in chunks as their bytes actually
+//      arrive, counts are never used to reserve capacity, and an LZF string's declared length is
+//      believed only up to what its (already read) compressed bytes can expand to.
+//   3. Every blob (ziplist, listpack, intset, zipmap, stream node) is validated whole before any
+//      of its elements is handed out: header sizes, counts, terminators, prev-lengths/backlens.
+//   4. Anything wrong is an RDBError carrying the file offset, the key being read and the
+//      reason; truncation is "unexpected end of file". Errors are sticky: once next() has
+//      thrown, it throws the same error again.
+//   5. Duplicates (set members, hash fields, zset members, stream groups, consumers, PEL IDs)
+//      and empty aggregates are errors, never silently collapsed. Redis 7 skips empty keys with a
+//      log line; a key that would vanish on load is reported instead.
+//
+// Events come out in file order. An aggregate is keyBegin, its elements, keyEnd; elements of
+// plain (non-blob) encodings are read one at a time, so a huge set never sits in memory twice.
+//
+//   state machine of next():
+//
+//     header ──▶ top ──(type byte + key)──▶ value(start) ──▶ value(elements…) ──▶ value(finish)
+//                 ▲  │                                                                 │
+//                 │  └─(opcode: aux, selectdb, resizedb, function, …)──▶ event          │
+//                 └────────────────────────────────────── keyEnd ◀─────────────────────┘
+//                 top ──(EOF + checksum)──▶ finished (next() returns nil)
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+public struct RDBError: Error, CustomStringConvertible {
+    /// File offset (bytes from the start of the RDB stream) where the problem was found.
+    public let offset: Int
+    /// The key whose value was being read, if any.
+    public let key: Bytes?
+    public let reason: String
+
+    public init(offset: Int, key: Bytes?, reason: String) {
+        self.offset = offset
+        self.key = key
+        self.reason = reason
+    }
+
+    public var description: String {
+        if let key = key {
+            return "RDB error at offset \(offset) (key \"\(key.debugText)\"): \(reason)"
+        }
+        return "RDB error at offset \(offset): \(reason)"
+    }
+}
+
+/// Where the reader gets bytes. `read` fills some prefix of the buffer and returns how many
+/// bytes it wrote; 0 means end of input.
+public protocol RDBByteSource: AnyObject {
+    func read(into: UnsafeMutableRawBufferPointer) throws -> Int
+}
+
+public final class RDBMemorySource: RDBByteSource {
+    let bytes: [UInt8]
+    var position = 0
+
+    public init(_ bytes: [UInt8]) {
+        self.bytes = bytes
+    }
+
+    public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        let n = min(buffer.count, bytes.count - position)
+        if n > 0 {
+            bytes.withUnsafeBytes { src in
+                buffer.baseAddress!.copyMemory(from: src.baseAddress! + position, byteCount: n)
+            }
+            position += n
+        }
+        return n
+    }
+}
+
+public enum RDBValueKind: Sendable {
+    case string, list, set, zset, hash, stream, module
+}
+
+public enum RDBEvent {
+    case header(version: Int)
+    case aux(key: Bytes, value: Bytes)
+    case selectDB(Int)
+    case resizeDB(dbSize: UInt64, expiresSize: UInt64)
+    case slotInfo(slot: UInt64, size: UInt64, expiresSize: UInt64)
+    /// A function library (FUNCTION2 opcode): the whole `#!lua name=…` source.
+    case function(source: Bytes)
+    /// Module auxiliary data, skipped (its items are walked, not interpreted).
+    case moduleAux(moduleID: UInt64, name: String, when: UInt64)
+    case keyBegin(key: Bytes, kind: RDBValueKind, encoding: UInt8, expireAtMs: Int64?, idle: UInt64?, freq: UInt8?)
+    case string(Bytes)
+    case listElement(Bytes)
+    case setMember(Bytes)
+    case hashField(field: Bytes, value: Bytes, expireAtMs: Int64?)
+    case zsetMember(member: Bytes, score: Double)
+    /// A live stream entry, in ID order. Deleted entries still in a node are not reported.
+    case streamEntry(RDBStreamEntry)
+    /// After all entries of a stream.
+    case streamMeta(RDBStreamMeta)
+    /// After the meta, one per consumer group.
+    case streamGroup(RDBStreamGroup)
+    /// `valueBytes`: bytes the value occupied in the file, from the end of the key to here.
+    case keyEnd(key: Bytes, valueBytes: Int)
+    /// `checksum` is nil for RDB versions without one (< 5). `checksumVerified` is false when
+    /// the stored checksum is 0 ("not computed") or verification was turned off.
+    case end(checksum: UInt64?, checksumVerified: Bool)
+}
+
+public final class RDBReader {
+    // MARK: input buffer
+
+    let source: RDBByteSource
+    let verifyChecksum: Bool
+    static let bufferCapacity = 1 << 16
+    let buffer: UnsafeMutableRawBufferPointer
+    var pos = 0            // next unread byte in buffer
+    var end = 0            // end of valid bytes in buffer
+    var base = 0           // file offset of buffer[0]
+    var sourceDone = false
+    var crc: UInt64 = 0
+    var crcPos = 0         // buffer bytes before this index are already in `crc`
+
+    /// Bytes consumed so far (the file offset of the next byte to read).
+    public var offset: Int { base + pos }
+
+    // MARK: parse state
+
+    enum Phase {
+        case header, top, value, finished
+    }
+
+    enum ValueState {
+        case start(RDBType)
+        case plainList(remaining: UInt64)
+        case plainSet(remaining: UInt64)
+        case plainHash(remaining: UInt64)
+        case plainZset(remaining: UInt64, binary: Bool)
+        case hashMetadata(remaining: UInt64, minExpire: UInt64?)
+        case quicklist(remaining: UInt64, v2: Bool)
+        case streamNodes(remaining: UInt64)
+        case streamGroups(remaining: UInt64)
+        case finish
+    }
+
+    var phase = Phase.header
+    var valueState = ValueState.finish
+    public private(set) var version = 0
+    var failure: RDBError?
+
+    var pending: [RDBEvent] = []
+    var pendingIndex = 0
+
+    // Prefix opcodes apply to the next key only.
+    var nextExpireAtMs: Int64?
+    var nextIdle: UInt64?
+    var nextFreq: UInt8?
+
+    // The key being read.
+    var currentKey: Bytes?
+    var currentType: RDBType = .string
+    var valueStart = 0
+    var elementCount: UInt64 = 0
+    var seen = Set<Bytes>()
+
+    // Stream being read.
+    var streamLive: UInt64 = 0
+    var streamLastMaster: RDBStreamID?
+    var streamLastEntry: RDBStreamID?
+
+    public init(source: RDBByteSource, verifyChecksum: Bool = true) {
+        self.source = source
+        self.verifyChecksum = verifyChecksum
+        buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: RDBReader.bufferCapacity, alignment: 8)
+    }
+
+    deinit {
+        buffer.deallocate()
+    }
+
+    /// The next event, or nil after `.end`.
+    public func next() throws -> RDBEvent? {
+        if let failure = failure { throw failure }
+        if pendingIndex < pending.count {
+            return popPending()
+        }
+        do {
+            return try step()
+        } catch let error as RDBError {
+            failure = error
+            throw error
+        } catch let error as BlobFormatError {
+            let wrapped = fail(error.reason)
+            failure = wrapped
+            throw wrapped
+        }
+    }
+
+    func popPending() -> RDBEvent {
+        let e = pending[pendingIndex]
+        pendingIndex += 1
+        if pendingIndex == pending.count {
+            pending.removeAll(keepingCapacity: true)
+            pendingIndex = 0
+        }
+        return e
+    }
+
+    func fail(_ reason: String, at offset: Int? = nil) -> RDBError {
+        RDBError(offset: offset ?? self.offset, key: currentKey, reason: reason)
+    }
+
+    // MARK: byte level
+
+    /// Makes at least `n` (<= capacity) bytes available at `pos`; false at end of input.
+    func fill(_ n: Int) throws -> Bool {
+        if end - pos >= n { return true }
+        if crcPos < pos {
+            crc = CRC64.update(crc, UnsafeRawBufferPointer(rebasing: buffer[crcPos..<pos]))
+        }
+        let remaining = end - pos
+        if pos > 0 {
+            if remaining > 0 {
+                buffer.baseAddress!.copyMemory(from: buffer.baseAddress! + pos, byteCount: remaining)
+            }
+            base += pos
+            end = remaining
+            pos = 0
+        }
+        crcPos = 0
+        while end < n && !sourceDone {
+            let space = UnsafeMutableRawBufferPointer(rebasing: buffer[end..<RDBReader.bufferCapacity])
+            let got = try source.read(into: space)
+            if got <= 0 {
+                sourceDone = true
+            } else {
+                guard got <= space.count else {
+                    throw fail("byte source returned \(got) bytes for a \(space.count)-byte buffer")
+                }
+                end += got
+            }
+        }
+        return end - pos >= n
+    }
+
+    func truncated(_ what: String) -> RDBError {
+        fail("unexpected end of file while reading \(what)")
+    }
+
+    func u8(_ what: String) throws -> UInt8 {
+        guard try fill(1) else { throw truncated(what) }
+        let b = buffer[pos]
+        pos += 1
+        return b
+    }
+
+    func fixedLE(_ width: Int, _ what: String) throws -> UInt64 {
+        guard try fill(width) else { throw truncated(what) }
+        let v = loadLE(UnsafeRawBufferPointer(buffer), pos, width)
+        pos += width
+        return v
+    }
+
+    func fixedBE(_ width: Int, _ what: String) throws -> UInt64 {
+        guard try fill(width) else { throw truncated(what) }
+        let v = loadBE(UnsafeRawBufferPointer(buffer), pos, width)
+        pos += width
+        return v
+    }
+
+    /// Reads exactly `n` bytes, growing the result as bytes arrive (never trusting `n` for the
+    /// allocation size).
+    func bytes(_ n: Int, _ what: String) throws -> [UInt8] {
+        var out = [UInt8]()
+        out.reserveCapacity(min(n, RDBReader.bufferCapacity))
+        var remaining = n
+        while remaining > 0 {
+            if pos == end {
+                guard try fill(1) else { throw truncated(what) }
+            }
+            let take = min(remaining, end - pos)
+            out.append(contentsOf: UnsafeRawBufferPointer(rebasing: buffer[pos..<(pos + take)]))
+            pos += take
+            remaining -= take
+        }
+        return out
+    }
+
+    /// A length, or a special string encoding (`encoded` true, value = encoding kind).
+    func lengthOrEncoding(_ what: String) throws -> (value: UInt64, encoded: Bool) {
+        let at = offset
+        let b = try u8(what)
+        switch b >> 6 {
+        case 0:
+            return (UInt64(b & 0x3F), false)
+        case 1:
+            let b2 = try u8(what)
+            return ((UInt64(b & 0x3F) << 8) | UInt64(b2), false)
+        case 3:
+            return (UInt64(b & 0x3F), true)
+        default:
+            if b == RDBLength.len32 { return (try fixedBE(4, what), false) }
+            if b == RDBLength.len64 { return (try fixedBE(8, what), false) }
+            throw fail("invalid length encoding 0x\(hexByte(b)) for \(what)", at: at)
+        }
+    }
+
+    func length(_ what: String) throws -> UInt64 {
+        let at = offset
+        let (v, encoded) = try lengthOrEncoding(what)
+        if encoded { throw fail("expected a length for \(what), found a string encoding", at: at) }
+        return v
+    }
+
+    /// A length that must fit in memory-sized arithmetic.
+    func intLength(_ what: String) throws -> Int {
+        let at = offset
+        let v = try length(what)
+        guard v <= UInt64(Int32.max) * 64 else {
+            throw fail("length \(v) for \(what) is too large", at: at)
+        }
+        return Int(v)
+    }
+
+    /// A string in any encoding, with the file offset of its bytes when stored raw (nil when
+    /// it was integer- or LZF-encoded, so blob errors can point into the file when possible).
+    func stringBytes(_ what: String) throws -> (bytes: [UInt8], rawOffset: Int?) {
+        let at = offset
+        let (v, encoded) = try lengthOrEncoding(what)
+        if !encoded {
+            guard v <= UInt64(Int.max / 2) else { throw fail("string length \(v) for \(what) is too large", at: at) }
+            let start = offset
+            return (try bytes(Int(v), what), start)
+        }
+        switch UInt8(v) {
+        case RDBStringEncoding.int8:
+            let x = Int64(Int8(truncatingIfNeeded: try fixedLE(1, what)))
+            return (DecimalText.bytes(x).array, nil)
+        case RDBStringEncoding.int16:
+            let x = Int64(Int16(truncatingIfNeeded: try fixedLE(2, what)))
+            return (DecimalText.bytes(x).array, nil)
+        case RDBStringEncoding.int32:
+            let x = Int64(Int32(truncatingIfNeeded: try fixedLE(4, what)))
+            return (DecimalText.bytes(x).array, nil)
+        case RDBStringEncoding.lzf:
+            let compressedLength = try length("\(what) (LZF compressed length)")
+            let originalLength = try length("\(what) (LZF original length)")
+            guard compressedLength <= UInt64(Int.max / 2) else {
+                throw fail("LZF compressed length \(compressedLength) for \(what) is too large", at: at)
+            }
+            guard compressedLength > 0 else {
+                throw fail("LZF string for \(what) has no compressed bytes", at: at)
+            }
+            let compressed = try bytes(Int(compressedLength), what)
+            // Only now, with the compressed bytes really present, is the declared length checked
+            // against what they can expand to, and then allocated.
+            guard originalLength <= UInt64(compressed.count) &* UInt64(LZF.maxExpansionRatio) else {
+                throw fail("LZF string for \(what) declares \(originalLength) bytes, more than \(compressed.count) compressed bytes can hold", at: at)
+            }
+            do {
+                return (try LZF.decompress(compressed, outputLength: Int(originalLength)), nil)
+            } catch let e as LZF.DecodeError {
+                throw fail("invalid LZF string for \(what): \(e.reason) (compressed byte \(e.inputOffset))", at: at)
+            }
+        default:
+            throw fail("unknown string encoding \(v) for \(what)", at: at)
+        }
+    }
+
+    func string(_ what: String) throws -> Bytes {
+        Bytes(array: try stringBytes(what).bytes)
+    }
+
+    /// A blob string (ziplist, listpack, …) and a function mapping its format errors to file
+    /// errors.
+    func blob(_ what: String) throws -> (bytes: [UInt8], at: Int, raw: Bool) {
+        let at = offset
+        let (b, rawOffset) = try stringBytes(what)
+        return (b, rawOffset ?? at, rawOffset != nil)
+    }
+
+    func blobError(_ e: BlobFormatError, _ blob: (bytes: [UInt8], at: Int, raw: Bool), _ what: String) -> RDBError {
+        if blob.raw {
+            return fail("\(what): \(e.reason)", at: blob.at + e.offset)
+        }
+        return fail("\(what): \(e.reason) (at byte \(e.offset) of the decompressed blob)", at: blob.at)
+    }
+
+    /// Runs `body` over a blob, turning its format errors into RDBErrors.
+    func parseBlob(_ blob: (bytes: [UInt8], at: Int, raw: Bool), _ what: String,
+                   _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
+        do {
+            try blob.bytes.withUnsafeBytes { try body($0) }
+        } catch let e as BlobFormatError {
+            throw blobError(e, blob, what)
+        }
+    }
+
+    func binaryDouble(_ what: String) throws -> Double {
+        Double(bitPattern: try fixedLE(8, what))
+    }
+
+    func msTime(_ what: String) throws -> Int64 {
+        Int64(bitPattern: try fixedLE(8, what))
+    }
+
+    // MARK: steps
+
+    func step() throws -> RDBEvent? {
+        while true {
+            switch phase {
+            case .finished:
+                return nil
+            case .header:
+                return try readHeader()
+            case .top:
+                if let e = try readTop() { return e }
+            case .value:
+                if let e = try readValue() { return e }
+                if pendingIndex < pending.count { return popPending() }
+            }
+        }
+    }
+
+    func readHeader() throws -> RDBEvent {
+        guard try fill(9) else {
+            throw fail("unexpected end of file while reading the header (\(end - pos) bytes)")
+        }
+        let magic: [UInt8] = Array("REDIS".utf8)
+        for k in 0..<5 where buffer[pos + k] != magic[k] {
+            throw fail("not an RDB file: no \"REDIS\" magic")
+        }
+        var v = 0
+        for k in 5..<9 {
+            let d = buffer[pos + k]
+            guard d >= 48 && d <= 57 else { throw fail("invalid RDB version digits", at: offset + k) }
+            v = v * 10 + Int(d - 48)
+        }
+        guard v >= RDBVersion.minimum && v <= RDBVersion.maximum else {
+            throw fail("Can't handle RDB format version \(v)", at: offset + 5)
+        }
+        pos += 9
+        version = v
+        phase = .top
+        return .header(version: v)
+    }
+
+    func readTop() throws -> RDBEvent? {
+        let at = offset
+        let t = try u8("the next record type")
+        if let op = RDBOpcode(rawValue: t) {
+            switch op {
+            case .eof:
+                return try readEOF()
+            case .selectDB:
+                let db = try length("SELECTDB database number")
+                guard db <= UInt64(Int32.max) else { throw fail("database number \(db) out of range", at: at) }
+                return .selectDB(Int(db))
+            case .expireTime:
+                let seconds = Int64(Int32(truncatingIfNeeded: try fixedLE(4, "EXPIRETIME seconds")))
+                nextExpireAtMs = seconds * 1000
+                return nil
+            case .expireTimeMs:
+                nextExpireAtMs = try msTime("EXPIRETIME_MS")
+                return nil
+            case .resizeDB:
+                let size = try length("RESIZEDB db size")
+                let expires = try length("RESIZEDB expires size")
+                return .resizeDB(dbSize: size, expiresSize: expires)
+            case .aux:
+                let k = try string("AUX key")
+                let v = try string("AUX value")
+                return .aux(key: k, value: v)
+            case .freq:
+                nextFreq = try u8("FREQ")
+                return nil
+            case .idle:
+                nextIdle = try length("IDLE")
+                return nil
+            case .moduleAux:
+                return try readModuleAux(at: at)
+            case .functionPreGA:
+                throw fail("pre-GA function format (opcode 246, Redis 7.0 release candidates) is not supported", at: at)
+            case .function2:
+                return .function(source: try string("FUNCTION2 library source"))
+            case .slotInfo:
+                let slot = try length("SLOT_INFO slot")
+                let size = try length("SLOT_INFO size")
+                let expires = try length("SLOT_INFO expires size")
+                return .slotInfo(slot: slot, size: size, expiresSize: expires)
+            }
+        }
+        guard let type = RDBType(rawValue: t) else {
+            throw fail("unknown RDB value type \(t)", at: at)
+        }
+        let key = try string("a key")
+        currentKey = key
+        currentType = type
+        valueStart = offset
+        elementCount = 0
+        seen.removeAll(keepingCapacity: false)
+        let expire = nextExpireAtMs, idle = nextIdle, freq = nextFreq
+        nextExpireAtMs = nil
+        nextIdle = nil
+        nextFreq = nil
+
+        let kind: RDBValueKind
+        switch type {
+        case .string: kind = .string
+        case .list, .listZiplist, .listQuicklist, .listQuicklist2: kind = .list
+        case .set, .setIntset, .setListpack: kind = .set
+        case .zset, .zset2, .zsetZiplist, .zsetListpack: kind = .zset
+        case .hash, .hashZipmap, .hashZiplist, .hashListpack, .hashMetadataPreGA, .hashListpackExPreGA,
+             .hashMetadata, .hashListpackEx: kind = .hash
+        case .streamListpacks, .streamListpacks2, .streamListpacks3: kind = .stream
+        case .moduleV1, .module2:
+            let id = try length("module id")
+            throw fail("the RDB file contains module data for module type '\(RDBModuleID.name(id))' (id \(id)), which Cairn cannot load", at: at)
+        }
+        phase = .value
+        valueState = .start(type)
+        return .keyBegin(key: key, kind: kind, encoding: t, expireAtMs: expire, idle: idle, freq: freq)
+    }
+
+    func readEOF() throws -> RDBEvent {
+        // The checksum covers everything up to and including the EOF byte just consumed.
+        crc = CRC64.update(crc, UnsafeRawBufferPointer(rebasing: buffer[crcPos..<pos]))
+        crcPos = pos
+        let computed = crc
+        phase = .finished
+        guard version >= RDBVersion.firstWithChecksum else {
+            return .end(checksum: nil, checksumVerified: false)
+        }
+        let at = offset
+        let stored = try fixedLE(8, "the CRC64 checksum")
+        crcPos = pos
+        if stored == 0 || !verifyChecksum {
+            return .end(checksum: stored, checksumVerified: false)
+        }
+        guard stored == computed else {
+            throw fail("RDB CRC error: stored checksum 0x\(String(stored, radix: 16)), computed 0x\(String(computed, radix: 16))", at: at)
+        }
+        return .end(checksum: stored, checksumVerified: true)
+    }
+
+    /// MODULE_AUX: module id, when-opcode (must be UINT), when, then typed items to EOF.
+    func readModuleAux(at: Int) throws -> RDBEvent {
+        let id = try length("MODULE_AUX module id")
+        let name = RDBModuleID.name(id)
+        let whenOpcode = try length("MODULE_AUX when opcode")
+        guard whenOpcode == RDBModuleOpcode.uint else {
+            throw fail("MODULE_AUX of module '\(name)' has invalid when-opcode \(whenOpcode)", at: at)
+        }
+        let when = try length("MODULE_AUX when")
+        try skipModuleItems(name)
+        return .moduleAux(moduleID: id, name: name, when: when)
+    }
+
+    func skipModuleItems(_ name: String) throws {
+        while true {
+            let at = offset
+            let opcode = try length("module '\(name)' item opcode")
+            switch opcode {
+            case RDBModuleOpcode.eof: return
+            case RDBModuleOpcode.sint, RDBModuleOpcode.uint: _ = try length("module '\(name)' integer")
+            case RDBModuleOpcode.float: _ = try fixedLE(4, "module '\(name)' float")
+            case RDBModuleOpcode.double: _ = try fixedLE(8, "module '\(name)' double")
+            case RDBModuleOpcode.string: _ = try stringBytes("module '\(name)' string")
+            default: throw fail("unknown item opcode \(opcode) in module '\(name)' data", at: at)
+            }
+        }
+    }
+
+    // MARK: values
+
+    func finishKey() -> RDBEvent {
+        let key = currentKey ?? Bytes()
+        let e = RDBEvent.keyEnd(key: key, valueBytes: offset - valueStart)
+        currentKey = nil
+        seen.removeAll(keepingCapacity: false)
+        phase = .top
+        return e
+    }
+
+    func emptyValue(_ what: String, at: Int) -> RDBError {
+        fail("empty \(what) (Redis would skip this key on load)", at: at)
+    }
+
+    func checkUnique(_ b: Bytes, _ what: String, at: Int) throws {
+        guard seen.insert(b).inserted else {
+            throw fail("duplicate \(what) \"\(b.debugText)\"", at: at)
+        }
+    }
+
+    func readValue() throws -> RDBEvent? {
+        switch valueState {
+        case .finish:
+            return finishKey()
+
+        case .start(let type):
+            return try startValue(type)
+
+        case .plainList(let remaining):
+            let e = try string("list element")
+            valueState = remaining > 1 ? .plainList(remaining: remaining - 1) : .finish
+            return .listElement(e)
+
+        case .plainSet(let remaining):
+            let at = offset
+            let m = try string("set member")
+            try checkUnique(m, "set member", at: at)
+            valueState = remaining > 1 ? .plainSet(remaining: remaining - 1) : .finish
+            return .setMember(m)
+
+        case .plainHash(let remaining):
+            let at = offset
+            let f = try string("hash field")
+            try checkUnique(f, "hash field", at: at)
+            let v = try string("hash value")
+            valueState = remaining > 1 ? .plainHash(remaining: remaining - 1) : .finish
+            return .hashField(field: f, value: v, expireAtMs: nil)
+
+        case .plainZset(let remaining, let binary):
+            let at = offset
+            let m = try string("zset member")
+            try checkUnique(m, "zset member", at: at)
+            let scoreAt = offset
+            let score = binary ? try binaryDouble("zset score") : try stringDouble()
+            if score.isNaN { throw fail("zset score is NaN", at: scoreAt) }
+            valueState = remaining > 1 ? .plainZset(remaining: remaining - 1, binary: binary) : .finish
+            return .zsetMember(member: m, score: score)
+
+        case .hashMetadata(let remaining, let minExpire):
+            let at = offset
+            let ttl = try length("hash field TTL")
+            var expireAt: UInt64 = 0
+            if let minExpire = minExpire {
+                if ttl != 0 {
+                    let (sum, overflow) = ttl.addingReportingOverflow(minExpire)
+                    guard !overflow else { throw fail("hash field TTL \(ttl) overflows", at: at) }
+                    expireAt = sum - 1
+                }
+            } else {
+                expireAt = ttl
+            }
+            guard expireAt <= RDBHashFieldTTL.maxExpireAtMs else {
+                throw fail("invalid hash field expire time \(expireAt)", at: at)
+            }
+            let fieldAt = offset
+            let f = try string("hash field")
+            try checkUnique(f, "hash field", at: fieldAt)
+            let v = try string("hash value")
+            valueState = remaining > 1 ? .hashMetadata(remaining: remaining - 1, minExpire: minExpire) : .finish
+            return .hashField(field: f, value: v, expireAtMs: expireAt == 0 ? nil : Int64(expireAt))
+
+        case .quicklist(let remaining, let v2):
+            try readQuicklistNode(v2: v2)
+            if remaining > 1 {
+                valueState = .quicklist(remaining: remaining - 1, v2: v2)
+            } else {
+                if elementCount == 0 { throw emptyValue("list (every quicklist node is empty)", at: valueStart) }
+                valueState = .finish
+            }
+            return nil
+
+        case .streamNodes(let remaining):
+            if remaining == 0 {
+                return try readStreamMeta()
+            }
+            try readStreamNode()
+            valueState = .streamNodes(remaining: remaining - 1)
+            return nil
+
+        case .streamGroups(let remaining):
+            if remaining == 0 {
+                valueState = .finish
+                return nil
+            }
+            let group = try readStreamGroup()
+            valueState = .streamGroups(remaining: remaining - 1)
+            return .streamGroup(group)
+        }
+    }
+
+    func startValue(_ type: RDBType) throws -> RDBEvent? {
+        let at = offset
+        switch type {
+        case .string:
+            let s = try string("string value")
+            valueState = .finish
+            return .string(s)
+
+        case .list:
+            let n = try length("list length")
+            if n == 0 { throw emptyValue("list", at: at) }
+            valueState = .plainList(remaining: n)
+        case .set:
+            let n = try length("set size")
+            if n == 0 { throw emptyValue("set", at: at) }
+            valueState = .plainSet(remaining: n)
+        case .hash:
+            let n = try length("hash size")
+            if n == 0 { throw emptyValue("hash", at: at) }
+            valueState = .plainHash(remaining: n)
+        case .zset, .zset2:
+            let n = try length("zset size")
+            if n == 0 { throw emptyValue("zset", at: at) }
+            valueState = .plainZset(remaining: n, binary: type == .zset2)
+        case .hashMetadata, .hashMetadataPreGA:
+            var minExpire: UInt64? = nil
+            if type == .hashMetadata {
+                let m = try fixedLE(8, "hash minimum expire time")
+                guard m <= RDBHashFieldTTL.maxExpireAtMs + 1 else {
+                    throw fail("invalid hash minimum expire time \(m)", at: at)
+                }
+                minExpire = m
+            }
+            let n = try length("hash size")
+            if n == 0 { throw emptyValue("hash", at: offset) }
+            valueState = .hashMetadata(remaining: n, minExpire: minExpire)
+
+        case .listQuicklist, .listQuicklist2:
+            let n = try length("quicklist node count")
+            if n == 0 { throw emptyValue("list", at: at) }
+            valueState = .quicklist(remaining: n, v2: type == .listQuicklist2)
+
+        case .streamListpacks, .streamListpacks2, .streamListpacks3:
+            let n = try length("stream listpack count")
+            streamLive = 0
+            streamLastMaster = nil
+            streamLastEntry = nil
+            valueState = .streamNodes(remaining: n)
+
+        case .listZiplist:
+            let b = try blob("list ziplist")
+            try parseBlob(b, "list ziplist") { zl in
+                try Ziplist.forEach(zl) { e, _ in pending.append(.listElement(e.asBytes)) }
+            }
+            if pending.isEmpty { throw emptyValue("list ziplist", at: at) }
+            valueState = .finish
+        case .setIntset:
+            let b = try blob("set intset")
+            try parseBlob(b, "set intset") { blob in
+                try Intset.forEach(blob) { v in pending.append(.setMember(DecimalText.bytes(v))) }
+            }
+            if pending.isEmpty { throw emptyValue("set intset", at: at) }
+            valueState = .finish
+        case .setListpack:
+            let b = try blob("set listpack")
+            try parseBlob(b, "set listpack") { lp in
+                try Listpack.forEach(lp) { e, off in
+                    let m = e.asBytes
+                    guard seen.insert(m).inserted else {
+                        throw BlobFormatError(offset: off, reason: "duplicate set member \"\(m.debugText)\"")
+                    }
+                    pending.append(.setMember(m))
+                }
+            }
+            if pending.isEmpty { throw emptyValue("set listpack", at: at) }
+            valueState = .finish
+        case .hashZipmap:
+            let b = try blob("hash zipmap")
+            try parseBlob(b, "hash zipmap") { zm in
+                try Zipmap.forEachPair(zm) { f, v, off in
+                    guard seen.insert(f).inserted else {
+                        throw BlobFormatError(offset: off, reason: "duplicate hash field \"\(f.debugText)\"")
+                    }
+                    pending.append(.hashField(field: f, value: v, expireAtMs: nil))
+                }
+            }
+            if pending.isEmpty { throw emptyValue("hash zipmap", at: at) }
+            valueState = .finish
+        case .hashZiplist, .hashListpack, .zsetZiplist, .zsetListpack:
+            let isHash = type == .hashZiplist || type == .hashListpack
+            let isZiplist = type == .hashZiplist || type == .zsetZiplist
+            let what = "\(isHash ? "hash" : "zset") \(isZiplist ? "ziplist" : "listpack")"
+            let b = try blob(what)
+            try parseBlob(b, what) { data in
+                try forEachTuple(data, ziplist: isZiplist, arity: 2, what) { t, off in
+                    let first = t[0].asBytes
+                    guard seen.insert(first).inserted else {
+                        throw BlobFormatError(offset: off, reason: "duplicate \(isHash ? "hash field" : "zset member") \"\(first.debugText)\"")
+                    }
+                    if isHash {
+                        pending.append(.hashField(field: first, value: t[1].asBytes, expireAtMs: nil))
+                    } else {
+                        pending.append(.zsetMember(member: first, score: try packedScore(t[1], off)))
+                    }
+                }
+            }
+            if pending.isEmpty { throw emptyValue(what, at: at) }
+            valueState = .finish
+        case .hashListpackEx, .hashListpackExPreGA:
+            if type == .hashListpackEx {
+                _ = try fixedLE(8, "hash minimum expire time")  // a hint; the listpack has each TTL
+            }
+            let b = try blob("hash listpack with TTLs")
+            try parseBlob(b, "hash listpack with TTLs") { data in
+                try forEachTuple(data, ziplist: false, arity: 3, "hash listpack with TTLs") { t, off in
+                    let f = t[0].asBytes
+                    guard seen.insert(f).inserted else {
+                        throw BlobFormatError(offset: off, reason: "duplicate hash field \"\(f.debugText)\"")
+                    }
+                    let ttl: Int64
+                    switch t[2] {
+                    case .int(let v): ttl = v
+                    case .bytes(let s):
+                        guard let v = DecimalText.canonicalInt64(s) else {
+                            throw BlobFormatError(offset: off, reason: "hash field TTL is not an integer")
+                        }
+                        ttl = v
+                    }
+                    guard ttl >= 0 && UInt64(ttl) <= RDBHashFieldTTL.maxExpireAtMs else {
+                        throw BlobFormatError(offset: off, reason: "invalid hash field expire time \(ttl)")
+                    }
+                    pending.append(.hashField(field: f, value: t[1].asBytes, expireAtMs: ttl == 0 ? nil : ttl))
+                }
+            }
+            if pending.isEmpty { throw emptyValue("hash listpack with TTLs", at: at) }
+            valueState = .finish
+        case .moduleV1, .module2:
+            throw fail("module value", at: at)  // unreachable: refused in readTop
+        }
+        return nil
+    }
+
+    /// Walks a ziplist or listpack in groups of `arity` elements.
+    func forEachTuple(_ data: UnsafeRawBufferPointer, ziplist: Bool, arity: Int, _ what: String,
+                      _ body: ([PackedElement], Int) throws -> Void) throws {
+        var group = [PackedElement]()
+        group.reserveCapacity(arity)
+        var groupAt = 0
+        func each(_ e: PackedElement, _ off: Int) throws {
+            if group.isEmpty { groupAt = off }
+            group.append(e)
+            if group.count == arity {
+                try body(group, groupAt)
+                group.removeAll(keepingCapacity: true)
+            }
+        }
+        if ziplist {
+            try Ziplist.forEach(data, each)
+        } else {
+            try Listpack.forEach(data, each)
+        }
+        if !group.isEmpty {
+            throw BlobFormatError(offset: groupAt, reason: "\(what) element count is not a multiple of \(arity)")
+        }
+    }
+
+    func packedScore(_ e: PackedElement, _ off: Int) throws -> Double {
+        switch e {
+        case .int(let v):
+            return Double(v)
+        case .bytes(let s):
+            guard let d = parseDouble(s), !d.isNaN else {
+                throw BlobFormatError(offset: off, reason: "invalid zset score \"\(s.debugText)\"")
+            }
+            return d
+        }
+    }
+
+    /// The legacy string double of ZSET type 3: 1 length byte (253 NaN, 254 +inf, 255 -inf),
+    /// then ASCII.
+    func stringDouble() throws -> Double {
+        let at = offset
+        let n = try u8("zset score length")
+        switch n {
+        case 253: return .nan
+        case 254: return .infinity
+        case 255: return -.infinity
+        default:
+            let text = try bytes(Int(n), "zset score")
+            guard let d = parseDouble(Bytes(array: text)) else {
+                throw fail("invalid zset score \"\(Bytes(array: text).debugText)\"", at: at)
+            }
+            return d
+        }
+    }
+
+    /// strtod over the whole of `s`; nil if any byte is left over or it is empty.
+    func parseDouble(_ s: Bytes) -> Double? {
+        guard s.count > 0, s.count < 256 else { return nil }
+        return s.withUnsafeBytes { raw -> Double? in
+            var chars = [CChar](repeating: 0, count: raw.count + 1)
+            for i in 0..<raw.count { chars[i] = CChar(bitPattern: raw[i]) }
+            if raw[0] == 32 || (raw[0] >= 9 && raw[0] <= 13) { return nil }
+            return chars.withUnsafeMutableBufferPointer { p -> Double? in
+                var endPtr: UnsafeMutablePointer<CChar>? = nil
+                let d = strtod(p.baseAddress!, &endPtr)
+                guard let e = endPtr, e - p.baseAddress! == raw.count else { return nil }
+                return d
+            }
+        }
+    }
+
+    // MARK: lists
+
+    func readQuicklistNode(v2: Bool) throws {
+        var container = RDBQuicklistContainer.packed
+        if v2 {
+            let at = offset
+            container = try length("quicklist node container")
+            guard container == RDBQuicklistContainer.packed || container == RDBQuicklistContainer.plain else {
+                throw fail("invalid quicklist node container \(container)", at: at)
+            }
+        }
+        let at = offset
+        let b = try blob("quicklist node")
+        if b.bytes.isEmpty { throw fail("empty quicklist node", at: at) }
+        if container == RDBQuicklistContainer.plain {
+            pending.append(.listElement(Bytes(array: b.bytes)))
+            elementCount += 1
+            return
+        }
+        let what = v2 ? "quicklist listpack node" : "quicklist ziplist node"
+        try parseBlob(b, what) { data in
+            func each(_ e: PackedElement, _ off: Int) {
+                self.pending.append(.listElement(e.asBytes))
+                self.elementCount += 1
+            }
+            if v2 {
+                try Listpack.forEach(data, each)
+            } else {
+                try Ziplist.forEach(data, each)
+            }
+        }
+    }
+
+    // MARK: streams
+    //
+    // Each node: a 16-byte master ID (big-endian ms, seq) and a listpack:
+    //
+    //   master entry:  count  deleted  num-fields  field_1 … field_N  0
+    //   each entry:    flags  ms-diff  seq-diff  [num-fields  field_1 value_1 …]  lp-count
+    //                  (with the SAMEFIELDS flag: value_1 … value_N of the master fields)
+    //
+    // lp-count is the entry's number of listpack elements before it: N+3 with SAMEFIELDS,
+    // 2N+4 without. Entry IDs are the master ID plus the (signed) diffs.
+
+    func readStreamNode() throws {
+        let keyAt = offset
+        let nodeKey = try stringBytes("stream node key").bytes
+        guard nodeKey.count == 16 else {
+            throw fail("stream node key is \(nodeKey.count) bytes, not a 16-byte stream ID", at: keyAt)
+        }
+        let master = nodeKey.withUnsafeBytes { RDBStreamID(rawBigEndian: $0) }
+        if let last = streamLastMaster, master <= last {
+            throw fail("stream node \(master) is not after node \(last)", at: keyAt)
+        }
+        streamLastMaster = master
+        let b = try blob("stream listpack")
+        var els = [(PackedElement, Int)]()
+        try parseBlob(b, "stream listpack") { lp in
+            try Listpack.forEach(lp) { e, off in els.append((e, off)) }
+        }
+        guard !els.isEmpty else { throw fail("empty listpack inside stream", at: b.at) }
+        do {
+            try decodeStreamNode(els, master: master)
+        } catch let e as BlobFormatError {
+            throw blobError(e, b, "stream listpack")
+        }
+    }
+
+    func decodeStreamNode(_ els: [(PackedElement, Int)], master: RDBStreamID) throws {
+        var i = 0
+        func nextElement(_ what: String) throws -> (PackedElement, Int) {
+            guard i < els.count else {
+                throw BlobFormatError(offset: els.last!.1, reason: "stream node ends before \(what)")
+            }
+            defer { i += 1 }
+            return els[i]
+        }
+        func int(_ what: String) throws -> Int64 {
+            let (e, off) = try nextElement(what)
+            switch e {
+            case .int(let v): return v
+            case .bytes(let s):
+                guard let v = DecimalText.canonicalInt64(s) else {
+                    throw BlobFormatError(offset: off, reason: "stream \(what) is not an integer")
+                }
+                return v
+            }
+        }
+        func count(_ what: String) throws -> Int {
+            let off = i < els.count ? els[i].1 : 0
+            let v = try int(what)
+            guard v >= 0 && v <= Int64(els.count) else {
+                throw BlobFormatError(offset: off, reason: "stream \(what) \(v) out of range")
+            }
+            return Int(v)
+        }
+        let live = try count("entry count")
+        let deleted = try count("deleted count")
+        let masterFieldCount = try count("master field count")
+        var masterFields = [Bytes]()
+        for _ in 0..<masterFieldCount { masterFields.append(try nextElement("master field").0.asBytes) }
+        let zeroAt = i < els.count ? els[i].1 : 0
+        guard try int("master terminator") == 0 else {
+            throw BlobFormatError(offset: zeroAt, reason: "stream master entry terminator is not 0")
+        }
+        var liveSeen = 0, deletedSeen = 0
+        let total = live + deleted
+        for _ in 0..<total {
+            let entryAt = i < els.count ? els[i].1 : 0
+            let flags = try int("entry flags")
+            let msDiff = try int("entry ms diff")
+            let seqDiff = try int("entry seq diff")
+            let id = RDBStreamID(ms: master.ms &+ UInt64(bitPattern: msDiff),
+                                 seq: master.seq &+ UInt64(bitPattern: seqDiff))
+            var fields = [(field: Bytes, value: Bytes)]()
+            let expectedLPCount: Int
+            if flags & RDBStreamFlag.sameFields != 0 {
+                for f in masterFields { fields.append((f, try nextElement("entry value").0.asBytes)) }
+                expectedLPCount = masterFieldCount + 3
+            } else {
+                let n = try count("entry field count")
+                for _ in 0..<n {
+                    let f = try nextElement("entry field").0.asBytes
+                    let v = try nextElement("entry value").0.asBytes
+                    fields.append((f, v))
+                }
+                expectedLPCount = 2 * n + 4
+            }
+            let lpCountAt = i < els.count ? els[i].1 : 0
+            guard try int("entry lp-count") == Int64(expectedLPCount) else {
+                throw BlobFormatError(offset: lpCountAt, reason: "stream entry lp-count does not match its \(fields.count) fields")
+            }
+            if id < master {
+                throw BlobFormatError(offset: entryAt, reason: "stream entry \(id) is before its node's master ID \(master)")
+            }
+            if let last = streamLastEntry, id <= last {
+                throw BlobFormatError(offset: entryAt, reason: "stream entry \(id) is not after \(last)")
+            }
+            streamLastEntry = id
+            if flags & RDBStreamFlag.deleted != 0 {
+                deletedSeen += 1
+            } else {
+                liveSeen += 1
+                pending.append(.streamEntry(RDBStreamEntry(id: id, fields: fields)))
+            }
+        }
+        guard i == els.count else {
+            throw BlobFormatError(offset: els[i].1, reason: "stream node has \(els.count - i) elements after its last entry")
+        }
+        guard liveSeen == live, deletedSeen == deleted else {
+            throw BlobFormatError(offset: els[0].1, reason: "stream node counts \(live) live / \(deleted) deleted entries, found \(liveSeen) / \(deletedSeen)")
+        }
+        streamLive += UInt64(liveSeen)
+    }
+
+    func streamID(_ what: String) throws -> RDBStreamID {
+        let ms = try length("\(what) ms")
+        let seq = try length("\(what) seq")
+        return RDBStreamID(ms: ms, seq: seq)
+    }
+
+    func readStreamMeta() throws -> RDBEvent {
+        let at = offset
+        let length = try length("stream length")
+        let lastID = try streamID("stream last ID")
+        var meta = RDBStreamMeta(length: length, lastID: lastID)
+        if currentType != .streamListpacks {
+            meta.firstID = try streamID("stream first ID")
+            meta.maxDeletedID = try streamID("stream max deleted ID")
+            meta.entriesAdded = try self.length("stream entries added")
+        }
+        guard length == streamLive else {
+            throw fail("stream length \(length) does not match its \(streamLive) entries", at: at)
+        }
+        if let last = streamLastEntry, lastID < last {
+            throw fail("stream last ID \(lastID) is before its last entry \(last)", at: at)
+        }
+        let groups = try self.length("stream consumer group count")
+        valueState = .streamGroups(remaining: groups)
+        return .streamMeta(meta)
+    }
+
+    func readStreamGroup() throws -> RDBStreamGroup {
+        let nameAt = offset
+        let name = try string("consumer group name")
+        guard seen.insert(name).inserted else {
+            throw fail("duplicate consumer group \"\(name.debugText)\"", at: nameAt)
+        }
+        let lastID = try streamID("consumer group last ID")
+        var entriesRead: Int64? = nil
+        if currentType != .streamListpacks {
+            entriesRead = Int64(bitPattern: try length("consumer group entries read"))
+        }
+        // Global PEL, owners filled in from the consumers' PELs below.
+        let pelCount = try length("consumer group PEL size")
+        var pel = [RDBStreamPendingEntry]()
+        var pelIndex = [RDBStreamID: Int]()
+        var remaining = pelCount
+        while remaining > 0 {
+            let at = offset
+            let raw = try bytes(16, "PEL entry ID")
+            let id = raw.withUnsafeBytes { RDBStreamID(rawBigEndian: $0) }
+            let deliveryTime = try msTime("PEL delivery time")
+            let deliveryCount = try length("PEL delivery count")
+            guard pelIndex[id] == nil else {
+                throw fail("duplicate PEL entry \(id) in group \"\(name.debugText)\"", at: at)
+            }
+            pelIndex[id] = pel.count
+            pel.append(RDBStreamPendingEntry(id: id, deliveryTimeMs: deliveryTime, deliveryCount: deliveryCount, consumer: Bytes()))
+            remaining -= 1
+        }
+        var owned = [Bool](repeating: false, count: pel.count)
+        var consumers = [RDBStreamConsumer]()
+        var consumerNames = Set<Bytes>()
+        var consumerCount = try length("consumer count")
+        while consumerCount > 0 {
+            let cAt = offset
+            let cname = try string("consumer name")
+            guard consumerNames.insert(cname).inserted else {
+                throw fail("duplicate consumer \"\(cname.debugText)\" in group \"\(name.debugText)\"", at: cAt)
+            }
+            let seenTime = try msTime("consumer seen time")
+            var activeTime: Int64? = nil
+            if currentType == .streamListpacks3 {
+                activeTime = try msTime("consumer active time")
+            }
+            var ids = [RDBStreamID]()
+            var n = try length("consumer PEL size")
+            while n > 0 {
+                let at = offset
+                let raw = try bytes(16, "consumer PEL entry ID")
+                let id = raw.withUnsafeBytes { RDBStreamID(rawBigEndian: $0) }
+                guard let idx = pelIndex[id] else {
+                    throw fail("consumer PEL entry \(id) not found in the group's PEL", at: at)
+                }
+                guard !owned[idx] else {
+                    throw fail("PEL entry \(id) claimed by more than one consumer", at: at)
+                }
+                owned[idx] = true
+                pel[idx].consumer = cname
+                ids.append(id)
+                n -= 1
+            }
+            consumers.append(RDBStreamConsumer(name: cname, seenTimeMs: seenTime, activeTimeMs: activeTime, pending: ids))
+            consumerCount -= 1
+        }
+        if let orphan = owned.firstIndex(of: false) {
+            throw fail("PEL entry \(pel[orphan].id) of group \"\(name.debugText)\" has no consumer")
+        }
+        return RDBStreamGroup(name: name, lastID: lastID, entriesRead: entriesRead, pending: pel, consumers: consumers)
+    }
+}
