@@ -43,6 +43,7 @@ public struct EngineStats {
     public var lazyfreedObjects = 0
     public var lazyfreePendingObjects = 0
     public var unexpectedErrorReplies = 0
+    public init() {}
 }
 
 public final class Engine {
@@ -206,6 +207,7 @@ public final class Engine {
         let start = Engine.monotonicMicros()
         let dirtyBefore = dirty
         if let feed = monitorFeed, !spec.flags.contains(.skipMonitor) { feed(client, argv) }
+        client.lastCommand = spec.fullName
         var c = CommandCall(engine: self, client: client, spec: spec, argv: argv)
         spec.handler(&c)
         let elapsed = Engine.monotonicMicros() - start
@@ -213,7 +215,6 @@ public final class Engine {
         spec.stats.microseconds += elapsed
         if c.failed { spec.stats.failedCalls += 1 }
         stats.totalCommands += 1
-        client.lastCommand = spec.fullName
         if spec.flags.contains(.write) && !c.propagationHandled && dirty != dirtyBefore {
             pendingEffects.append((client.db, argv))
         }

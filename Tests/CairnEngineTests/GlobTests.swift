@@ -4,7 +4,7 @@ import XCTest
 /// One glob case whose expected result was taken from Redis 7.0.15: `KEYS pattern` in a database
 /// holding only the key `string` (case-sensitive table), or `CONFIG GET pattern` listing the
 /// config name `string` (case-insensitive table).
-struct GlobCase {
+private struct GlobCase {
     let pattern: [UInt8]
     let string: [UInt8]
     let match: Bool
@@ -23,7 +23,7 @@ private func show(_ b: [UInt8]) -> String {
 }
 
 /// Expected results from Redis 7.0.15 `KEYS` (see GlobCase).
-let redisKeysCases: [GlobCase] = [
+private let redisKeysCases: [GlobCase] = [
     GlobCase(a("hello"), a("hello"), true),
     GlobCase(a("hello"), a("hellO"), false),
     GlobCase(a("hello"), a("hell"), false),
@@ -132,7 +132,7 @@ let redisKeysCases: [GlobCase] = [
 ]
 
 /// Expected results from Redis 7.0.15 `CONFIG GET`, which matches case-insensitively.
-let redisConfigGetCases: [GlobCase] = [
+private let redisConfigGetCases: [GlobCase] = [
     GlobCase(a("MAXMEMOR?"), a("maxmemory"), true),
     GlobCase(a("[L-M]axmemory"), a("maxmemory"), true),
     GlobCase(a("[^M]axmemory"), a("maxmemory"), false),
@@ -298,8 +298,8 @@ private func referenceToken(_ p: ArraySlice<UInt8>, _ c: UInt8, _ nocase: Bool) 
     }
 }
 
-/// Small deterministic generator so the random cross-check is reproducible.
-struct SplitMix64 {
+/// Small deterministic generator so the random cross-checks are reproducible.
+private struct SplitMix64 {
     var state: UInt64
     init(seed: UInt64) { state = seed }
     mutating func next() -> UInt64 {

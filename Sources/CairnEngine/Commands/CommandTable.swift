@@ -47,6 +47,7 @@ public struct CommandStats {
     public var microseconds: Int64 = 0
     public var rejectedCalls = 0
     public var failedCalls = 0
+    public init() {}
 }
 
 public final class CommandSpec {

@@ -223,7 +223,7 @@ extension CommandCall {
 
     mutating func expireCommand(unit: ExpiryUnit) {
         let key = argv[1]
-        guard let raw = int(2) else { return }
+        // Options are checked before the time argument, as Redis does.
         var nx = false, xx = false, gt = false, lt = false
         for a in argv.dropFirst(3) {
             if a.isKeyword("nx") { nx = true }
@@ -234,6 +234,7 @@ extension CommandCall {
         }
         if nx && (xx || gt || lt) { error("ERR NX and XX, GT or LT options at the same time are not compatible"); return }
         if gt && lt { error("ERR GT and LT options at the same time are not compatible"); return }
+        guard let raw = int(2) else { return }
         let name = spec.name
         // Convert to absolute milliseconds with overflow checks ("invalid expire time").
         var when = raw
@@ -266,12 +267,9 @@ extension CommandCall {
     mutating func ttlCommand(ms: Bool, absolute: Bool) {
         guard let e = lookupRead(argv[1]) else { reply.integer(-2); return }
         guard e.hasExpiry else { reply.integer(-1); return }
-        if absolute {
-            reply.integer(ms ? e.expireAtMs : e.expireAtMs / 1000)
-        } else {
-            let left = max(0, e.expireAtMs - engine.nowMs)
-            reply.integer(ms ? left : (left + 500) / 1000)
-        }
+        // Seconds are rounded to nearest for the absolute form too (Redis's ttlGenericCommand).
+        let ttl = absolute ? e.expireAtMs : max(0, e.expireAtMs - engine.nowMs)
+        reply.integer(ms ? ttl : (ttl / 1000) + (ttl % 1000 >= 500 ? 1 : 0))
     }
 
     mutating func scanKeys() {
@@ -318,16 +316,26 @@ extension CommandCall {
     }
 }
 
-/// SCAN cursors are unsigned 64-bit decimals.
+/// SCAN cursors are parsed as Redis's parseScanCursorOrReply does, with C's strtoul: an
+/// optional sign ("-1" wraps to 2^64-1, "+0" is 0), decimal digits, nothing after them, no
+/// leading space, and not above 2^64-1. An empty argument is cursor 0.
 func parseUInt64Cursor(_ s: UnsafeRawBufferPointer) -> UInt64? {
-    guard s.count > 0 && s.count <= 20 else { return nil }
+    var i = 0
+    var negative = false
+    if i < s.count && (s[i] == UInt8(ascii: "+") || s[i] == UInt8(ascii: "-")) {
+        negative = s[i] == UInt8(ascii: "-")
+        i += 1
+    }
+    if i == s.count { return i == 0 ? 0 : nil }   // "" is 0; a bare sign is not a number
     var v: UInt64 = 0
-    for c in s {
+    while i < s.count {
+        let c = s[i]
         guard c >= 48 && c <= 57 else { return nil }
         let (m, o1) = v.multipliedReportingOverflow(by: 10)
         let (a, o2) = m.addingReportingOverflow(UInt64(c - 48))
         if o1 || o2 { return nil }
         v = a
+        i += 1
     }
-    return v
+    return negative ? 0 &- v : v
 }

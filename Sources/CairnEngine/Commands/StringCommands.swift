@@ -259,14 +259,19 @@ extension CommandCall {
         while i < argv.count {
             let a = argv[i]
             let hasNext = i + 1 < argv.count
+            // As Redis's parseExtendedStringArgumentsOrReply: an option may repeat (the last
+            // expiry value wins) but may not be combined with a conflicting one.
+            func expiryAllowed(_ unit: ExpiryUnit) -> Bool {
+                !keepTTL && hasNext && (expiry == nil || expiry!.1 == unit)
+            }
             if a.isKeyword("nx") && condition != .xx { condition = .nx }
             else if a.isKeyword("xx") && condition != .nx { condition = .xx }
             else if a.isKeyword("get") { wantGet = true }
             else if a.isKeyword("keepttl") && expiry == nil { keepTTL = true }
-            else if a.isKeyword("ex") && !keepTTL && expiry == nil && hasNext { expiry = (argv[i + 1], .seconds); i += 1 }
-            else if a.isKeyword("px") && !keepTTL && expiry == nil && hasNext { expiry = (argv[i + 1], .milliseconds); i += 1 }
-            else if a.isKeyword("exat") && !keepTTL && expiry == nil && hasNext { expiry = (argv[i + 1], .unixSeconds); i += 1 }
-            else if a.isKeyword("pxat") && !keepTTL && expiry == nil && hasNext { expiry = (argv[i + 1], .unixMilliseconds); expiryIsPXAT = true; i += 1 }
+            else if a.isKeyword("ex") && expiryAllowed(.seconds) { expiry = (argv[i + 1], .seconds); i += 1 }
+            else if a.isKeyword("px") && expiryAllowed(.milliseconds) { expiry = (argv[i + 1], .milliseconds); i += 1 }
+            else if a.isKeyword("exat") && expiryAllowed(.unixSeconds) { expiry = (argv[i + 1], .unixSeconds); i += 1 }
+            else if a.isKeyword("pxat") && expiryAllowed(.unixMilliseconds) { expiry = (argv[i + 1], .unixMilliseconds); expiryIsPXAT = true; i += 1 }
             else { syntaxError(); return }
             i += 1
         }
@@ -308,11 +313,15 @@ extension CommandCall {
         while i < argv.count {
             let a = argv[i]
             let hasNext = i + 1 < argv.count
-            if a.isKeyword("persist") && expiry == nil && !persist { persist = true }
-            else if a.isKeyword("ex") && expiry == nil && !persist && hasNext { expiry = (argv[i + 1], .seconds); i += 1 }
-            else if a.isKeyword("px") && expiry == nil && !persist && hasNext { expiry = (argv[i + 1], .milliseconds); i += 1 }
-            else if a.isKeyword("exat") && expiry == nil && !persist && hasNext { expiry = (argv[i + 1], .unixSeconds); i += 1 }
-            else if a.isKeyword("pxat") && expiry == nil && !persist && hasNext { expiry = (argv[i + 1], .unixMilliseconds); i += 1 }
+            // Repeating an option is allowed (the last value wins); mixing them is not.
+            func expiryAllowed(_ unit: ExpiryUnit) -> Bool {
+                !persist && hasNext && (expiry == nil || expiry!.1 == unit)
+            }
+            if a.isKeyword("persist") && expiry == nil { persist = true }
+            else if a.isKeyword("ex") && expiryAllowed(.seconds) { expiry = (argv[i + 1], .seconds); i += 1 }
+            else if a.isKeyword("px") && expiryAllowed(.milliseconds) { expiry = (argv[i + 1], .milliseconds); i += 1 }
+            else if a.isKeyword("exat") && expiryAllowed(.unixSeconds) { expiry = (argv[i + 1], .unixSeconds); i += 1 }
+            else if a.isKeyword("pxat") && expiryAllowed(.unixMilliseconds) { expiry = (argv[i + 1], .unixMilliseconds); i += 1 }
             else { syntaxError(); return }
             i += 1
         }

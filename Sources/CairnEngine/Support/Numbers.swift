@@ -117,7 +117,8 @@ func appendDecimal(_ v: UInt64, into out: inout [UInt8]) {
 public func parseDouble(_ s: UnsafeRawBufferPointer) -> Double? {
     let n = s.count
     if n == 0 || isCSpace(s[0]) { return nil }
-    // Fast path: a plain integer that a double holds exactly parses identically without strtod.
+    // Fast path: a plain integer of up to 16 bytes. Int64 → Double rounds to nearest-even, as
+    // strtod does, so the result is the same without the copy and the libc call.
     if n <= 16, let v = parseInt64(s) { return Double(v) }
 
     return withNulTerminatedCopy(of: s) { (cstr: UnsafePointer<CChar>) -> Double? in

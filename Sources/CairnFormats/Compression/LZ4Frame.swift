@@ -87,7 +87,7 @@ public final class LZ4FrameCompressor: StreamCompressor {
         var ctx: OpaquePointer?
         let rc = LZ4F_createCompressionContext(&ctx, UInt32(LZ4F_VERSION))
         guard !lz4IsError(rc), let ctx else {
-            scratch.deallocate()
+            // Every stored property is set, so deinit runs and frees the scratch buffer.
             throw CompressionError(message: "LZ4F_createCompressionContext: \(lz4ErrorName(rc))", offset: 0)
         }
         context = ctx
@@ -176,7 +176,7 @@ public final class LZ4FrameDecompressor: StreamDecompressor {
         var ctx: OpaquePointer?
         let rc = LZ4F_createDecompressionContext(&ctx, UInt32(LZ4F_VERSION))
         guard !lz4IsError(rc), let ctx else {
-            scratch.deallocate()
+            // Every stored property is set, so deinit runs and frees the scratch buffer.
             throw CompressionError(message: "LZ4F_createDecompressionContext: \(lz4ErrorName(rc))", offset: 0)
         }
         context = ctx

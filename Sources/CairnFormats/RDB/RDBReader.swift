@@ -439,7 +439,7 @@ public final class RDBReader {
         var v = 0
         for k in 5..<9 {
             let d = buffer[pos + k]
-            guard d >= 48 && d <= 57 else { throw fail("invalid RDB version digits", at: offset + k) }
+            guard d >= 48 && d <= 57 else { throw fail("invalid RDB version digits", at: offset + 5) }
             v = v * 10 + Int(d - 48)
         }
         guard v >= RDBVersion.minimum && v <= RDBVersion.maximum else {

@@ -1,0 +1,179 @@
+// One connected client: bytes in → parser → engine → reply bytes, flushed once per tick.
+
+import CairnEngine
+import NIOCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+final class ClientHandler: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    unowned let server: Server
+    let session: ClientSession
+    let parser: RESPRequestParser
+    private var context: ChannelHandlerContext?
+    var pendingFlush = false
+    private var closing = false
+    /// Requests held while CLIENT PAUSE applies to them, in arrival order.
+    var deferred: [[Bytes]] = []
+
+    init(server: Server) {
+        self.server = server
+        self.session = server.engine.connect()
+        var limits = RESPLimits()
+        limits.maxBulkBytes = server.engine.config.protoMaxBulkLen
+        self.parser = RESPRequestParser(limits: limits)
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        self.context = context
+        let channel = context.channel
+        if let remote = channel.remoteAddress {
+            session.isUnixSocket = remote.protocol == .unix
+            session.address = session.isUnixSocket ? "/unixsocket" : formatAddress(remote)
+        }
+        if let local = channel.localAddress {
+            session.localAddress = local.protocol == .unix ? server.config["unixsocket"] : formatAddress(local)
+        }
+        guard server.clientConnected(self) else {
+            write(raw: "-ERR max number of clients reached\r\n", thenClose: true)
+            server.engine.disconnect(session)
+            return
+        }
+        if protectedModeRefuses(remote: channel.remoteAddress) {
+            write(raw: "-DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the default user. In this mode connections are only accepted from the loopback interface. If you want to connect from external computers to Redis you may adopt one of the following solutions: 1) Just disable protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from the same host the server is running, however MAKE SURE Redis is not publicly accessible from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively you can just disable the protected mode by editing the Redis configuration file, and setting the protected mode option to 'no', and then restarting the server. 3) If you started the server manually just for testing, restart it with the '--protected-mode no' option. 4) Set up an authentication password for the default user. NOTE: You only need to do one of the above things in order for the server to start accepting connections from the outside.\r\n", thenClose: true)
+            return
+        }
+        session.onKill = { [weak self] in self?.closeNow() }
+        context.fireChannelActive()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        closing = true
+        server.clientDisconnected(self)
+        self.context = nil
+        context.fireChannelInactive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let buffer = unwrapInboundIn(data)
+        guard !closing else { return }
+        server.stats.netInputBytes += buffer.readableBytes
+        server.stats.readsProcessed += 1
+        buffer.withUnsafeReadableBytes { raw in
+            do {
+                try parser.parse(raw) { argv in
+                    if closing { return }
+                    if !deferred.isEmpty || server.mustDefer(argv) {
+                        deferred.append(argv)
+                        return
+                    }
+                    execute(argv)
+                }
+            } catch let error as RESPProtocolError {
+                protocolError(error)
+            } catch {
+                protocolError(RESPProtocolError("Protocol error: \(error)"))
+            }
+        }
+        session.queryBufferBytes = parser.bufferedBytes
+        if parser.bufferedBytes > server.stats.clientRecentMaxInputBuffer {
+            server.stats.clientRecentMaxInputBuffer = parser.bufferedBytes
+        }
+        if parser.bufferedBytes > Int(server.config.int("client-query-buffer-limit")) {
+            server.logger.warning("Closing client that reached max query buffer length: id=\(session.id) addr=\(session.address) qbuf=\(parser.bufferedBytes)")
+            closeNow()
+            return
+        }
+        server.markPending(self)
+    }
+
+    private func execute(_ argv: [Bytes]) {
+        server.engine.execute(session, argv)
+        if session.closeAfterReply { closing = true }
+    }
+
+    /// Runs requests that were held by CLIENT PAUSE, stopping again if a pause still applies.
+    func resumeDeferred() {
+        while !deferred.isEmpty && !closing {
+            if server.mustDefer(deferred[0]) { break }
+            execute(deferred.removeFirst())
+        }
+        server.markPending(self)
+    }
+
+    private func protocolError(_ error: RESPProtocolError) {
+        server.logger.info("Protocol error (\(error.message)) from client: id=\(session.id) addr=\(session.address)")
+        server.engine.stats.totalErrorReplies += 1
+        session.reply.error("ERR " + error.message)
+        session.closeAfterReply = true
+        closing = true
+    }
+
+    /// Writes the client's pending reply bytes (once per tick).
+    func flush() {
+        guard let context else { return }
+        let pending = session.reply.buffer.count
+        if pending > 0 {
+            var out = context.channel.allocator.buffer(capacity: pending)
+            out.writeBytes(session.reply.buffer)
+            if session.reply.buffer.capacity > 64 * 1024 {
+                session.reply.buffer = []
+                session.reply.buffer.reserveCapacity(256)
+            } else {
+                session.reply.buffer.removeAll(keepingCapacity: true)
+            }
+            server.stats.netOutputBytes += pending
+            server.stats.writesProcessed += 1
+            if pending > server.stats.clientRecentMaxOutputBuffer { server.stats.clientRecentMaxOutputBuffer = pending }
+            if session.closeAfterReply {
+                context.writeAndFlush(wrapOutboundOut(out)).whenComplete { _ in context.close(promise: nil) }
+                self.context = nil
+                return
+            }
+            context.writeAndFlush(wrapOutboundOut(out), promise: nil)
+        } else if session.closeAfterReply {
+            context.close(promise: nil)
+            self.context = nil
+        }
+    }
+
+    private func write(raw: String, thenClose: Bool) {
+        guard let context else { return }
+        var out = context.channel.allocator.buffer(capacity: raw.utf8.count)
+        out.writeString(raw)
+        context.writeAndFlush(wrapOutboundOut(out)).whenComplete { _ in
+            if thenClose { context.close(promise: nil) }
+        }
+        if thenClose { closing = true; self.context = nil }
+    }
+
+    func closeNow() {
+        closing = true
+        context?.close(promise: nil)
+        context = nil
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        context.close(promise: nil)
+    }
+
+    private func protectedModeRefuses(remote: SocketAddress?) -> Bool {
+        guard server.config.bool("protected-mode"), let remote else { return false }
+        switch remote {
+        case .unixDomainSocket: return false
+        case .v4(let a): return !(a.host.hasPrefix("127."))
+        case .v6(let a): return a.host != "::1" && !a.host.hasPrefix("::ffff:127.")
+        }
+    }
+}
+
+func formatAddress(_ a: SocketAddress) -> String {
+    switch a {
+    case .v4: return "\(a.ipAddress ?? "?"):\(a.port ?? 0)"
+    case .v6: return "[\(a.ipAddress ?? "?")]:\(a.port ?? 0)"
+    case .unixDomainSocket: return "/unixsocket"
+    }
+}

@@ -1,0 +1,396 @@
+// The server: listeners, clients, the per-tick reply flush and the cron, around one Engine.
+//
+// Threads:
+//   engine loop (1 NIO event loop)  — every socket read, parse, command, reply and cron
+//   lazy-free queue                 — releases big values and emptied tables (FLUSHALL ASYNC)
+//   (later) snapshot / AOF threads  — compression, file writes, fsync
+//
+// One tick of the engine loop:
+//
+//   NIO delivers reads ──▶ ClientHandler.channelRead: parse, execute, append reply bytes
+//                          (no socket writes yet) and mark the client pending
+//   after the I/O batch ─▶ Server.endOfTick: run the tick steps (the AOF write goes here so
+//                          log bytes reach the file before any reply leaves), then write +
+//                          flush each pending client once
+//
+// So a pipeline of 16 commands costs one read, 16 executions and one write.
+
+import CairnEngine
+import Dispatch
+import Logging
+import NIOCore
+import NIOPosix
+#if canImport(Glibc)
+import Glibc
+#endif
+
+public struct ServerStats {
+    public var totalConnectionsReceived = 0
+    public var rejectedConnections = 0
+    public var netInputBytes = 0
+    public var netOutputBytes = 0
+    public var readsProcessed = 0
+    public var writesProcessed = 0
+    public var clientRecentMaxInputBuffer = 0
+    public var clientRecentMaxOutputBuffer = 0
+}
+
+/// A sliding window of samples for the instantaneous_* INFO fields (Redis keeps 16).
+struct InstantaneousMetric {
+    private var samples = [Double](repeating: 0, count: 16)
+    private var index = 0
+    private var lastValue = 0
+    private var lastTimeMs: Int64 = 0
+
+    mutating func record(value: Int, nowMs: Int64) {
+        defer { lastValue = value; lastTimeMs = nowMs }
+        guard lastTimeMs > 0, nowMs > lastTimeMs else { return }
+        samples[index] = Double(value - lastValue) * 1000 / Double(nowMs - lastTimeMs)
+        index = (index + 1) % samples.count
+    }
+
+    var average: Double { samples.reduce(0, +) / Double(samples.count) }
+}
+
+public final class Server {
+    public let engine: Engine
+    public let config: ConfigRegistry
+    public let group: MultiThreadedEventLoopGroup
+    public var loop: EventLoop { group.next() }
+    public let logger: Logger
+
+    var listeners: [Channel] = []
+    var handlers: [UInt64: ClientHandler] = [:]
+    private var pendingFlush: [ClientHandler] = []
+    private var tickScheduled = false
+    /// Work run once per tick after all reads and before replies are flushed.
+    public var tickSteps: [() -> Void] = []
+
+    public var stats = ServerStats()
+    var opsMetric = InstantaneousMetric()
+    var inputMetric = InstantaneousMetric()
+    var outputMetric = InstantaneousMetric()
+    public let startTimeMs: Int64
+    public let runID: String
+    public let executablePath: String
+    var cronTask: RepeatedTask?
+    var cronLoops = 0
+
+    // CLIENT PAUSE
+    var pauseEndMs: Int64 = 0
+    var pauseWritesOnly = false
+
+    var monitors: [ClientHandler] = []
+    private let lazyFreeQueue = DispatchQueue(label: "cairn.lazyfree")
+    private var shutdownPromise: EventLoopPromise<Void>
+
+    public var tcpPort: Int = 0
+
+    public init(config: ConfigRegistry, executablePath: String = "") {
+        self.config = config
+        self.executablePath = executablePath
+        var engineConfig = EngineConfig()
+        engineConfig.databases = Int(config.int("databases"))
+        self.engine = Engine(config: engineConfig)
+        self.group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        self.logger = Logger(label: "cairn")
+        self.startTimeMs = Engine.wallClockMs()
+        self.runID = ReplicationLog.newReplicationID()
+        self.shutdownPromise = group.next().makePromise()
+        applyConfigToEngine()
+        wireConfigHooks()
+        wireEngineHooks()
+        registerServerCommands()
+    }
+
+    /// Copies every engine-relevant parameter into the engine (start-up and CONFIG SET).
+    func applyConfigToEngine() {
+        engine.config.protoMaxBulkLen = Int(config.int("proto-max-bulk-len"))
+        engine.config.hz = Int(config.int("hz"))
+        engine.config.slowlogLogSlowerThanUs = config.int("slowlog-log-slower-than")
+        engine.config.slowlogMaxLen = Int(config.int("slowlog-max-len"))
+        engine.config.latencyMonitorThresholdMs = config.int("latency-monitor-threshold")
+        engine.config.lazyfreeLazyUserDel = config.bool("lazyfree-lazy-user-del")
+        engine.config.lazyfreeLazyUserFlush = config.bool("lazyfree-lazy-user-flush")
+        engine.config.lazyfreeLazyExpire = config.bool("lazyfree-lazy-expire")
+        engine.log.resizeBacklog(Int(config.int("repl-backlog-size")))
+        RedisLogSink.shared.minimum = RedisLogSink.level(fromRedis: config["loglevel"])
+        for h in handlers.values { h.parser.limits.maxBulkBytes = engine.config.protoMaxBulkLen }
+    }
+
+    private func wireConfigHooks() {
+        for name in ["proto-max-bulk-len", "hz", "slowlog-log-slower-than", "slowlog-max-len",
+                     "latency-monitor-threshold", "lazyfree-lazy-user-del", "lazyfree-lazy-user-flush",
+                     "lazyfree-lazy-expire", "repl-backlog-size", "loglevel"] {
+            config.onApply(name) { [unowned self] _ in self.applyConfigToEngine(); return nil }
+        }
+        config.onApply("hz") { [unowned self] _ in
+            self.applyConfigToEngine()
+            self.scheduleCron()
+            return nil
+        }
+        config.onApply("dir") { v in
+            chdir(v) == 0 ? nil : "No such file or directory"
+        }
+        config.onApply("bind") { [unowned self] v in self.rebind(addresses: v, port: Int(self.config.int("port"))) }
+        config.onApply("port") { [unowned self] v in self.rebind(addresses: self.config["bind"], port: Int(v) ?? 0) }
+    }
+
+    private func wireEngineHooks() {
+        let queue = lazyFreeQueue
+        engine.lazyFree = { [unowned self] objects in
+            self.engine.stats.lazyfreedObjects += objects.count
+            queue.async { _ = objects.count }
+        }
+        engine.monitorFeed = { [unowned self] client, argv in self.feedMonitors(client, argv) }
+        engine.debugAllowed = { [unowned self] client in
+            switch self.config["enable-debug-command"] {
+            case "yes": return true
+            case "local": return client.isUnixSocket || client.address.hasPrefix("127.") || client.address.hasPrefix("[::1]")
+            default: return false
+            }
+        }
+    }
+
+    // MARK: start / stop
+
+    public func start() throws {
+        let dir = config["dir"]
+        if !dir.isEmpty && chdir(dir) != 0 {
+            throw SysError(call: "chdir", errno: errno, path: dir)
+        }
+        if let err = rebind(addresses: config["bind"], port: Int(config.int("port"))) {
+            throw ServerStartError(message: err)
+        }
+        let unixPath = config["unixsocket"]
+        if !unixPath.isEmpty { try bindUnix(unixPath) }
+        MemoryAccounting.startupAllocated = MemoryAccounting.allocatedBytes()
+        scheduleCron()
+        logger.notice("Ready to accept connections tcp")
+    }
+
+    /// (Re)binds the TCP listeners; returns an error text on failure (old listeners stay).
+    @discardableResult
+    func rebind(addresses: String, port: Int) -> String? {
+        var new: [Channel] = []
+        for word in addresses.split(separator: " ") {
+            var address = String(word)
+            let optional = address.hasPrefix("-")
+            if optional { address.removeFirst() }
+            if port == 0 && !listeners.isEmpty { continue }
+            do {
+                new.append(try makeBootstrap().bind(host: address, port: port).wait())
+            } catch {
+                if optional { continue }
+                for ch in new { ch.close(promise: nil) }
+                logger.warning("Warning: Could not create server TCP listening socket \(address):\(port): \(error)")
+                return "Failed to bind to specified addresses."
+            }
+        }
+        let old = listeners
+        listeners = new.isEmpty && port == 0 ? listeners : new + listeners.filter { $0.localAddress?.protocol == .unix }
+        for ch in old where ch.localAddress?.protocol != .unix && !listeners.contains(where: { $0 === ch }) {
+            ch.close(promise: nil)
+        }
+        if let p = new.first?.localAddress?.port { tcpPort = p }
+        return nil
+    }
+
+    private func bindUnix(_ path: String) throws {
+        try? Sys.shared.unlink(path)
+        let old = umask(0o077)   // never expose the socket before its permissions are set
+        defer { umask(old) }
+        let ch = try makeBootstrap().bind(unixDomainSocketPath: path).wait()
+        let perm = config.int("unixsocketperm")
+        if perm != 0 { chmod(path, mode_t(perm)) }
+        listeners.append(ch)
+    }
+
+    private func makeBootstrap() -> ServerBootstrap {
+        ServerBootstrap(group: group)
+            .serverChannelOption(ChannelOptions.backlog, value: Int32(config.int("tcp-backlog")))
+            .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
+            .childChannelOption(ChannelOptions.maxMessagesPerRead, value: 16)
+            .childChannelOption(ChannelOptions.recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 1024, initial: 16 * 1024, maximum: 1024 * 1024))
+            .childChannelInitializer { [unowned self] channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(ClientHandler(server: self))
+                }
+            }
+    }
+
+    /// Blocks the calling thread until SHUTDOWN.
+    public func waitForShutdown() throws {
+        try shutdownPromise.futureResult.wait()
+        try? group.syncShutdownGracefully()
+    }
+
+    /// Stops accepting, closes every client and completes `waitForShutdown`.
+    func shutdown(reason: String) {
+        logger.notice("\(reason)")
+        cronTask?.cancel()
+        for ch in listeners { ch.close(promise: nil) }
+        for h in handlers.values { h.closeNow() }
+        let unixPath = config["unixsocket"]
+        if !unixPath.isEmpty { try? Sys.shared.unlink(unixPath) }
+        logger.notice("Redis is now ready to exit, bye bye...")
+        shutdownPromise.succeed(())
+    }
+
+    // MARK: clients
+
+    func clientConnected(_ h: ClientHandler) -> Bool {
+        stats.totalConnectionsReceived += 1
+        if handlers.count >= Int(config.int("maxclients")) {
+            stats.rejectedConnections += 1
+            return false
+        }
+        handlers[h.session.id] = h
+        return true
+    }
+
+    func clientDisconnected(_ h: ClientHandler) {
+        handlers[h.session.id] = nil
+        monitors.removeAll { $0 === h }
+        engine.disconnect(h.session)
+    }
+
+    /// Queues a client for the end-of-tick flush.
+    func markPending(_ h: ClientHandler) {
+        if !h.pendingFlush {
+            h.pendingFlush = true
+            pendingFlush.append(h)
+        }
+        if !tickScheduled {
+            tickScheduled = true
+            loop.execute { [unowned self] in self.endOfTick() }
+        }
+    }
+
+    private func endOfTick() {
+        tickScheduled = false
+        for step in tickSteps { step() }
+        let batch = pendingFlush
+        pendingFlush.removeAll(keepingCapacity: true)
+        for h in batch {
+            h.pendingFlush = false
+            h.flush()
+        }
+    }
+
+    // MARK: CLIENT PAUSE
+
+    /// Whether a command from this client must wait (CLIENT PAUSE). Replicas and the
+    /// commands Redis lets through are never held.
+    func mustDefer(_ argv: [Bytes]) -> Bool {
+        guard pauseEndMs > 0 else { return false }
+        if !pauseWritesOnly { return true }
+        guard let spec = engine.commands.lookup(argv[0]) else { return false }
+        if spec.name == "exec" || spec.name == "multi" { return false }
+        return spec.flags.contains(.write) || spec.flags.contains(.mayReplicate)
+    }
+
+    func pause(untilMs: Int64, writesOnly: Bool) {
+        // A second pause never shortens or weakens an existing one.
+        if pauseEndMs > 0 {
+            pauseWritesOnly = pauseWritesOnly && writesOnly
+            pauseEndMs = max(pauseEndMs, untilMs)
+        } else {
+            pauseWritesOnly = writesOnly
+            pauseEndMs = untilMs
+        }
+        engine.writesPaused = true
+    }
+
+    func unpause() {
+        pauseEndMs = 0
+        engine.writesPaused = false
+        for h in handlers.values where !h.deferred.isEmpty { h.resumeDeferred() }
+    }
+
+    // MARK: MONITOR
+
+    private func feedMonitors(_ client: ClientSession, _ argv: [Bytes]) {
+        guard !monitors.isEmpty else { return }
+        let us = Engine.wallClockMicros()
+        var line = "+\(us / 1_000_000).\(String(us % 1_000_000).leftPadded(6)) [\(client.db) "
+        line += client.isUnixSocket ? "unix:\(config["unixsocket"])" : client.address
+        line += "]"
+        for a in argv { line += " " + quoteForMonitor(a) }
+        line += "\r\n"
+        for m in monitors where m.session !== client {
+            m.session.reply.buffer.append(contentsOf: line.utf8)
+            markPending(m)
+        }
+    }
+
+    // MARK: cron
+
+    func scheduleCron() {
+        cronTask?.cancel()
+        let hz = max(1, min(500, Int(config.int("hz"))))
+        cronTask = loop.scheduleRepeatedTask(initialDelay: .milliseconds(Int64(1000 / hz)),
+                                             delay: .milliseconds(Int64(1000 / hz))) { [unowned self] _ in
+            self.cron()
+        }
+    }
+
+    private func cron() {
+        let now = Engine.wallClockMs()
+        engine.cron()
+        cronLoops += 1
+        opsMetric.record(value: engine.stats.totalCommands, nowMs: now)
+        inputMetric.record(value: stats.netInputBytes, nowMs: now)
+        outputMetric.record(value: stats.netOutputBytes, nowMs: now)
+        if pauseEndMs > 0 && now >= pauseEndMs { unpause() }
+        let timeoutSeconds = config.int("timeout")
+        if timeoutSeconds > 0 {
+            for h in handlers.values where !h.session.isMonitor {
+                if now - h.session.lastInteractionMs > timeoutSeconds * 1000 && h.session.watched.isEmpty || (now - h.session.lastInteractionMs > timeoutSeconds * 1000 && !h.session.inMulti) {
+                    logger.debug("Closing idle client")
+                    h.closeNow()
+                }
+            }
+        }
+        _ = MemoryAccounting.allocatedBytes()   // keeps the peak current
+        if cronLoops % (max(1, Int(config.int("hz"))) * 5) == 0 {
+            stats.clientRecentMaxInputBuffer = 0
+            stats.clientRecentMaxOutputBuffer = 0
+        }
+    }
+}
+
+public struct ServerStartError: Error, CustomStringConvertible {
+    public let message: String
+    public var description: String { message }
+}
+
+extension String {
+    func leftPadded(_ width: Int) -> String {
+        count >= width ? self : String(repeating: "0", count: width - count) + self
+    }
+}
+
+/// Quotes an argument the way MONITOR and redis-cli show it (sdscatrepr).
+func quoteForMonitor(_ b: Bytes) -> String {
+    var s = "\""
+    b.withUnsafeBytes { raw in
+        for c in raw {
+            switch c {
+            case UInt8(ascii: "\\"): s += "\\\\"
+            case UInt8(ascii: "\""): s += "\\\""
+            case 10: s += "\\n"
+            case 13: s += "\\r"
+            case 9: s += "\\t"
+            case 7: s += "\\a"
+            case 8: s += "\\b"
+            case 32...126: s.append(Character(UnicodeScalar(c)))
+            default:
+                let hex = String(c, radix: 16)
+                s += "\\x" + (hex.count == 1 ? "0" + hex : hex)
+            }
+        }
+    }
+    return s + "\""
+}

@@ -1,0 +1,5 @@
+import XCTest
+@testable import CairnFormats
+
+final class RESPParserTests: XCTestCase {
+}
