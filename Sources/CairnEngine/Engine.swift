@@ -170,9 +170,18 @@ public final class Engine {
         }
         guard target.acceptsArity(argv.count) else {
             target.stats.rejectedCalls += 1
-            rejectCommand(client, target.parent != nil
-                          ? "ERR wrong number of arguments for '\(target.fullName)' command"
-                          : "ERR wrong number of arguments for '\(target.name)' command")
+            let message = target.parent != nil
+                ? "ERR wrong number of arguments for '\(target.fullName)' command"
+                : "ERR wrong number of arguments for '\(target.name)' command"
+            if target.name == "exec" && target.parent == nil {
+                // Redis's rejectCommand: a refused EXEC discards the transaction (MULTI or not).
+                endMulti(client)
+                let abort = "EXECABORT Transaction discarded because of: " + message.dropFirst(4)
+                countError(abort)
+                client.reply.error(abort)
+                return
+            }
+            rejectCommand(client, message)
             return
         }
         if client.inMulti && !target.flags.contains(.runsInMulti) {
@@ -265,15 +274,20 @@ public final class Engine {
         return e
     }
 
-    /// Deletes an expired key and propagates a DEL, as Redis does for expiry.
+    /// Deletes an expired key and propagates a DEL (UNLINK under lazyfree-lazy-expire), as
+    /// Redis does for expiry.
     public func expireKey(_ db: Database, _ e: KeyEntry) {
         e.key.withUnsafeBytes { _ = db.remove($0) }
         stats.expiredKeys += 1
         dirty += 1
         keyModified(db.id, e.key)
-        propagate(db: db.id, [Bytes("DEL"), e.key])
+        propagate(db: db.id, [expiryDeleteCommand, e.key])
         releaseValue(e)
     }
+
+    /// The effect record name for a deletion caused by a TTL (lazy/active expiry, EXPIRE or
+    /// GETEX with a time in the past): Redis propagates UNLINK when lazyfree-lazy-expire is on.
+    var expiryDeleteCommand: Bytes { Bytes(config.lazyfreeLazyExpire ? "UNLINK" : "DEL") }
 
     /// Hands a deleted value to the lazy-free thread when it is big.
     func releaseValue(_ e: KeyEntry) {
@@ -301,18 +315,45 @@ public final class Engine {
     }
 
     /// Every change to a key goes through here (Redis's signalModifiedKey).
+    ///
+    /// A key that was already logically expired when it was WATCHed and is now deleted (its
+    /// lazy or active expiry) has not changed as far as the transaction can tell: as in Redis's
+    /// touchWatchedKey, that clears the watch's expired mark instead of failing the EXEC.
     public func keyModified(_ db: Int, _ key: Bytes) {
         if watchers.isEmpty { return }
-        guard let list = watchers[WatchedKey(db: db, key: key)] else { return }
-        for c in list { c.dirtyCAS = true }
+        let probe = WatchedKey(db: db, key: key)
+        guard let list = watchers[probe] else { return }
+        for c in list where !c.dirtyCAS {
+            if let i = c.watched.firstIndex(of: probe), c.watched[i].expiredAtWatch,
+               databases[db].find(key) == nil {
+                c.watched[i].expiredAtWatch = false
+                continue
+            }
+            c.dirtyCAS = true
+        }
     }
 
-    /// FLUSHDB/FLUSHALL/SWAPDB: touches every watched key of `db` that exists in it
-    /// (or, for SWAPDB, in the database swapped in).
-    public func touchAllWatched(db: Int, alsoExistingIn other: Database? = nil) {
+    /// FLUSHDB/FLUSHALL/SWAPDB, before database `db` loses its contents (`emptied`) and, for
+    /// SWAPDB, receives `replacedWith`'s: touches every watched key of `db` that exists in
+    /// either, except where the change is not logical (Redis's touchAllWatchedKeysInDb): a key
+    /// expired at WATCH time that is deleted or replaced by another expired key, or a missing
+    /// key replaced by an expired one.
+    public func touchAllWatched(db: Int, emptied: Database, replacedWith: Database? = nil) {
         for (wk, list) in watchers where wk.db == db {
-            let exists = databases[db].find(wk.key) != nil || other?.find(wk.key) != nil
-            if exists { for c in list { c.dirtyCAS = true } }
+            let existsInEmptied = emptied.find(wk.key) != nil
+            let replacement = replacedWith?.find(wk.key)
+            guard existsInEmptied || replacement != nil else { continue }
+            for c in list where !c.dirtyCAS {
+                guard let i = c.watched.firstIndex(of: wk) else { continue }
+                if c.watched[i].expiredAtWatch {
+                    guard let r = replacement else { c.watched[i].expiredAtWatch = false; continue }
+                    if isExpired(r) { continue }
+                } else if !existsInEmptied, let r = replacement, isExpired(r) {
+                    c.watched[i].expiredAtWatch = true
+                    continue
+                }
+                c.dirtyCAS = true
+            }
         }
     }
 
@@ -327,9 +368,9 @@ public final class Engine {
     // MARK: databases
 
     public func swapDatabases(_ a: Int, _ b: Int) {
+        touchAllWatched(db: a, emptied: databases[a], replacedWith: databases[b])
+        touchAllWatched(db: b, emptied: databases[b], replacedWith: databases[a])
         databases[a].swapContents(with: databases[b])
-        touchAllWatched(db: a, alsoExistingIn: databases[b])
-        touchAllWatched(db: b, alsoExistingIn: databases[a])
     }
 
     /// Empties one database (or all when nil). Returns the number of keys removed.
@@ -339,7 +380,7 @@ public final class Engine {
         let targets = db.map { [$0] } ?? Array(0..<databases.count)
         var detached: [AnyObject] = []
         for i in targets {
-            touchAllWatched(db: i)
+            touchAllWatched(db: i, emptied: databases[i])
             removed += databases[i].count
             detached += databases[i].takeAll()
         }

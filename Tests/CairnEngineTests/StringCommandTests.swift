@@ -268,6 +268,7 @@ final class StringCommandTests: XCTestCase {
         h.expect(["SET", "k", "v4"], "+OK\r\n")
         h.expect(["TTL", "k"], ":-1\r\n")
         h.expect(["SET", "k", "v5", "PX", "1600"], "+OK\r\n")
+        // Redis may have spent a millisecond here (it replied 1600 or 1599); the injected clock has not.
         h.expect(["PTTL", "k"], ":1600\r\n")
         h.expect(["TTL", "k"], ":2\r\n")
     }
@@ -315,6 +316,7 @@ final class StringCommandTests: XCTestCase {
         h.expect(["GET", "k"], "$1\r\nv\r\n")
         h.expect(["TTL", "k"], ":10\r\n")
         h.expect(["PSETEX", "p", "1600", "w"], "+OK\r\n")
+        // Redis may have spent a millisecond here (it replied 1600 or 1599); the injected clock has not.
         h.expect(["PTTL", "p"], ":1600\r\n")
         h.expect(["TTL", "p"], ":2\r\n")
         h.expect(["SETEX", "k", "20", "v2"], "+OK\r\n")
@@ -351,6 +353,7 @@ final class StringCommandTests: XCTestCase {
         h.expect(["GETEX", "k", "EX", "100"], "$1\r\nv\r\n")
         h.expect(["TTL", "k"], ":100\r\n")
         h.expect(["GETEX", "k", "PX", "5000"], "$1\r\nv\r\n")
+        // Redis may have spent a millisecond here (it replied 5000 or 4999); the injected clock has not.
         h.expect(["PTTL", "k"], ":5000\r\n")
         h.expect(["GETEX", "k", "EXAT", "4102444800"], "$1\r\nv\r\n")
         h.expect(["EXPIRETIME", "k"], ":4102444800\r\n")

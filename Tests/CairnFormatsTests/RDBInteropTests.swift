@@ -189,6 +189,21 @@ final class RDBInteropTests: XCTestCase {
         XCTAssertEqual(try server.cli("FCALL", "cairn_echo", "0", "hi"), "hi")
     }
 
+    /// The same data written as RDB 9 (ziplists, quicklist 14, stream v1) and as RDB 10 loads
+    /// into the same dataset.
+    func testVersion9AndVersion10FilesLoadToTheSameData() throws {
+        let binary = try redisServer()
+        let v9 = try RedisProcess(rdb: RDBSample.file(version: 9), binary: binary)
+        defer { v9.stop() }
+        let v10 = try RedisProcess(rdb: RDBSample.file(version: 10), binary: binary)
+        defer { v10.stop() }
+        for r in RDBSample.records(version: 9) {
+            XCTAssertEqual(try v9.cli(["DEBUG", "DIGEST-VALUE", r.key.debugText], db: r.db),
+                           try v10.cli(["DEBUG", "DIGEST-VALUE", r.key.debugText], db: r.db), r.key.debugText)
+        }
+        XCTAssertEqual(try v9.cli("DBSIZE"), try v10.cli("DBSIZE"))
+    }
+
     /// Redis's own file, read by us and written back by us, has the same DEBUG DIGEST in a real
     /// redis-server as the original.
     func testRedisFixtureRewrittenByUsHasTheSameDigest() throws {

@@ -137,6 +137,32 @@ final class RDBWriterTests: XCTestCase {
         XCTAssertEqual(out.count, 72)
     }
 
+    /// docs/formats/snapshot.md, "Worked example": keep the two in step.
+    func testWritesTheSnapshotDocWorkedExample() throws {
+        let w = RDBWriter(version: 10)
+        w.header()
+        w.aux("redis-bits", "64")
+        w.selectDB(0)
+        w.resizeDB(dbSize: 3, expiresSize: 1)
+        w.string(key: "foo", value: "bar", expireAtMs: 1_735_689_600_000)
+        w.hash(key: "h", fields: [("f", "1")])
+        w.set(key: "s", members: ["1", "2"])
+        w.end()
+        let hex = """
+            52 45 44 49 53 30 30 31 30 fa 0a 72 65 64 69 73 2d 62 69 74 73 c0 40 fe 00 fb 03 01 fc 00 7c 29 1f 94 01 00 00
+            00 03 66 6f 6f 03 62 61 72 10 01 68 0c 0c 00 00 00 02 00 81 66 02 01 01 ff 0b 01 73 0c 02 00 00 00 02 00 00 00
+            01 00 02 00 ff 53 5a 64 ed 2b 1c b5 85
+            """
+        let expected = hex.split(whereSeparator: { $0 == " " || $0 == "\n" }).map { UInt8($0, radix: 16)! }
+        let out = w.takeOutput()
+        XCTAssertEqual(out, expected)
+        XCTAssertEqual(out.count, 87)
+        let file = try readRDB(out)
+        XCTAssertEqual(file.record("foo")?.expireAtMs, 1_735_689_600_000)
+        XCTAssertEqual(file.record("h")?.value, .hash([("f", "1", nil)]))
+        XCTAssertEqual(file.record("s")?.value, .set(["1", "2"]))
+    }
+
     func testVersion10TrailerMatchesTheReference() {
         let w = RDBWriter(version: 10)
         w.header()

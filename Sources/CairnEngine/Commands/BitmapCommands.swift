@@ -71,8 +71,6 @@ extension Engine {
 // MARK: - Argument parsing
 
 extension CommandCall {
-    static let bitOffsetError = "ERR bit offset is not an integer or out of range"
-
     /// Redis's getBitOffsetFromArgument. `fieldWidth` > 0 allows the `#N` form (BITFIELD), which
     /// means bit N × fieldWidth. Replies with the error and returns nil when the offset is not an
     /// integer, is negative, or addresses a byte at or past proto-max-bulk-len.
@@ -88,7 +86,7 @@ extension CommandCall {
         }
         guard let offset = parsed, offset >= 0,
               offset >> 3 < Int64(engine.config.protoMaxBulkLen) else {
-            error(CommandCall.bitOffsetError)
+            error("ERR bit offset is not an integer or out of range")
             return nil
         }
         return UInt64(offset)
@@ -542,7 +540,7 @@ extension CommandCall {
             guard let offset = bitOffset(j + 2, fieldWidth: type.bits) else { return }
             var value: Int64 = 0
             if kind != .get {
-                // offset < 2^35 here, so the sum cannot overflow.
+                // offset <= Int64.max here, so the sum cannot overflow UInt64.
                 let last = offset + UInt64(type.bits) - 1
                 highestWriteBit = max(highestWriteBit ?? 0, last)
                 guard let v = int(j + 3) else { return }

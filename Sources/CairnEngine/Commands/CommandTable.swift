@@ -140,14 +140,19 @@ public final class CommandTable {
 
     public init() {}
 
+    /// Names as clients send them: lowercase and uppercase are found without folding.
+    @usableFromInline var byExactName: [Bytes: CommandSpec] = [:]
+
     public func register(_ spec: CommandSpec) {
         commands[Bytes(spec.name)] = spec
+        byExactName[Bytes(spec.name)] = spec
+        byExactName[Bytes(spec.name.uppercased())] = spec
     }
 
     /// Looks a command up by its name in any letter case.
     @inlinable
     public func lookup(_ name: Bytes) -> CommandSpec? {
-        if let spec = commands[name] { return spec }
+        if let spec = byExactName[name] { return spec }
         return commands[asciiLowercased(name)]
     }
 

@@ -98,12 +98,18 @@ extension Engine {
         }
 
         reg("randomkey", 1, [.readonly], (0, 0, 0), "Returns a random key name from the database.") { c in
+            // Expired keys met on the way are deleted, so the loop ends. Only when they cannot
+            // be deleted (writes paused) does it give up after some tries and return an expired
+            // name, as a Redis replica does.
             var tries = 0
             while let e = c.db.keys.randomNode(using: &c.engine.rng) {
                 if !c.engine.isExpired(e) { c.reply.bulk(e.key); return }
+                if c.engine.writesPaused {
+                    tries += 1
+                    if tries > 100 { c.reply.bulk(e.key); return }
+                    continue
+                }
                 c.engine.expireKey(c.db, e)
-                tries += 1
-                if tries > 100 { c.reply.bulk(e.key); return }
             }
             c.reply.null()
         }
@@ -255,11 +261,12 @@ extension CommandCall {
         if lt && e.hasExpiry && when >= e.expireAtMs { reply.integer(0); return }
         if when <= engine.nowMs {
             deleteKey(key)
-            propagate([Bytes("DEL"), key])
+            propagate([engine.expiryDeleteCommand, key])
         } else {
             db.setExpiry(e, when)
             touched(e)
-            propagate([Bytes("PEXPIREAT"), key, Bytes(when)])
+            // Redis rewrites only the name and the time; the NX/XX/GT/LT options stay.
+            propagate([Bytes("PEXPIREAT"), key, Bytes(when)] + argv.dropFirst(3))
         }
         reply.integer(1)
     }

@@ -170,7 +170,9 @@ struct LCSTable {
                         r.bFirst -= 1
                         run = r
                     } else {
-                        closeRun = true     // not contiguous (cannot follow a match directly)
+                        // Not contiguous. Unreachable, since a mismatch step closes the run
+                        // first; kept so the walk is Redis's step for step.
+                        closeRun = true
                     }
                 } else {
                     run = Match(aFirst: i - 1, aLast: i - 1, bFirst: j - 1, bLast: j - 1)

@@ -40,12 +40,9 @@ extension Engine {
             guard let b = c.argv[2].withUnsafeBytes({ parseInt64($0) }) else { c.error("ERR invalid second DB index"); return }
             let n = Int64(c.engine.databases.count)
             guard a >= 0 && a < n && b >= 0 && b < n else { c.error("ERR DB index is out of range"); return }
-            if a != b {
-                c.engine.swapDatabases(Int(a), Int(b))
-                c.engine.dirty += 1
-            } else {
-                c.propagateNothing()
-            }
+            // Redis counts (and so propagates) SWAPDB even when both indexes are the same.
+            if a != b { c.engine.swapDatabases(Int(a), Int(b)) }
+            c.engine.dirty += 1
             c.reply.ok()
         }
         reg("dbsize", 1, [.readonly, .fast], group: "server", "Returns the number of keys in the database.") { c in

@@ -57,7 +57,7 @@ extension Engine {
             guard case .found(_, let b) = old else { c.reply.null(); return }
             c.deleteKey(c.argv[1])
             c.reply.bulk(b)
-            c.propagate([Bytes("DEL"), c.argv[1]])
+            c.propagate([Bytes(c.engine.config.lazyfreeLazyUserDel ? "UNLINK" : "DEL"), c.argv[1]])
         }
 
         reg("getex", -2, [.write, .fast], (1, 1, 1), "Returns the string value of a key after setting its expiration time.", since: "6.2.0") { c in
@@ -303,6 +303,9 @@ extension CommandCall {
         }
         if let at, !expiryIsPXAT {
             propagate([Bytes("SET"), key, argv[2], Bytes("PXAT"), Bytes(at)])
+        } else if wantGet {
+            // Redis propagates SET without its GET option(s).
+            propagate([argv[0]] + argv.dropFirst().enumerated().filter { $0.offset < 2 || !$0.element.isKeyword("get") }.map { $0.element })
         }
     }
 
@@ -336,7 +339,7 @@ extension CommandCall {
         if let at {
             if at <= engine.nowMs {
                 deleteKey(argv[1])
-                propagate([Bytes("DEL"), argv[1]])
+                propagate([engine.expiryDeleteCommand, argv[1]])
             } else {
                 db.setExpiry(e, at)
                 touched(e)

@@ -12,8 +12,8 @@
 // stored after it as 8 little-endian bytes. A stored value of 0 means "not computed".
 //
 // Speed: slicing-by-8. Eight 256-entry tables let one step fold 8 input bytes with 8 table
-// lookups instead of 8 dependent shift/lookup rounds; about 1.5 GB/s on one core here, so the
-// checksum is never the bottleneck of loading or writing a snapshot.
+// lookups instead of 8 dependent shift/lookup rounds: over 1 GB/s on one core of the dev machine
+// (release build), an order of magnitude above the RDB parser, so it is never the bottleneck.
 
 public enum CRC64 {
     /// The reflected form of the Jones polynomial.

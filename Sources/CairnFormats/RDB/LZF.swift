@@ -96,7 +96,7 @@ public enum LZF {
         try input.withUnsafeBytes { try decompress($0, outputLength: outputLength) }
     }
 
-    // Compressor parameters. A 2^14-entry hash of the next 3 bytes remembers the last position
+    // Compressor parameters. A hash of up to 2^14 entries of the next 3 bytes remembers the last position
     // each trigram was seen; a hit within the 8 KiB window that really matches becomes a
     // back-reference, extended greedily up to 264 bytes.
     static let hashBits = 14
@@ -111,13 +111,17 @@ public enum LZF {
         guard n > 0, maxOutput > 0 else { return nil }
         var out = [UInt8]()
         out.reserveCapacity(min(maxOutput, n + n / 32 + 2))
-        var table = [Int32](repeating: -1, count: 1 << hashBits)
+        // Small inputs get a small table: zero-filling 64 KiB for a 30-byte string would cost
+        // more than compressing it.
+        var bits = 8
+        while bits < hashBits && (1 << bits) < n { bits += 1 }
+        var table = [Int32](repeating: -1, count: 1 << bits)
         var literalStart = 0  // first input byte of the pending literal run
         var ip = 0
 
         func hash(_ p: Int) -> Int {
             let v = (UInt32(input[p]) << 16) | (UInt32(input[p + 1]) << 8) | UInt32(input[p + 2])
-            return Int((v &* 2_654_435_761) >> UInt32(32 - hashBits))
+            return Int((v &* 2_654_435_761) >> UInt32(32 - bits))
         }
         func flushLiterals(upTo end: Int) -> Bool {
             var s = literalStart

@@ -318,16 +318,6 @@ public final class RDBReader {
         return v
     }
 
-    /// A length that must fit in memory-sized arithmetic.
-    func intLength(_ what: String) throws -> Int {
-        let at = offset
-        let v = try length(what)
-        guard v <= UInt64(Int32.max) * 64 else {
-            throw fail("length \(v) for \(what) is too large", at: at)
-        }
-        return Int(v)
-    }
-
     /// A string in any encoding, with the file offset of its bytes when stored raw (nil when
     /// it was integer- or LZF-encoded, so blob errors can point into the file when possible).
     func stringBytes(_ what: String) throws -> (bytes: [UInt8], rawOffset: Int?) {
@@ -374,11 +364,37 @@ public final class RDBReader {
     }
 
     func string(_ what: String) throws -> Bytes {
-        Bytes(array: try stringBytes(what).bytes)
+        // Fast path for the common case, a short raw or integer string already in the buffer:
+        // no intermediate array.
+        let avail = end - pos
+        if avail >= 2 {
+            let b = buffer[pos]
+            var n = -1, header = 1
+            if b < 0x40 {
+                n = Int(b)
+            } else if b < 0x80 {
+                n = (Int(b & 0x3F) << 8) | Int(buffer[pos + 1])
+                header = 2
+            } else if b == 0xC0 {
+                let x = Int64(Int8(truncatingIfNeeded: buffer[pos + 1]))
+                pos += 2
+                return DecimalText.bytes(x)
+            } else if b == 0xC1, avail >= 3 {
+                let x = Int64(Int16(truncatingIfNeeded: loadLE(UnsafeRawBufferPointer(buffer), pos + 1, 2)))
+                pos += 3
+                return DecimalText.bytes(x)
+            }
+            if n >= 0 && avail >= header + n {
+                let s = Bytes(UnsafeRawBufferPointer(rebasing: buffer[(pos + header)..<(pos + header + n)]))
+                pos += header + n
+                return s
+            }
+        }
+        return Bytes(array: try stringBytes(what).bytes)
     }
 
-    /// A blob string (ziplist, listpack, …) and a function mapping its format errors to file
-    /// errors.
+    /// A blob string (ziplist, listpack, …), where it starts in the file, and whether its bytes
+    /// are in the file as they are (so a blob error can point at the exact file byte).
     func blob(_ what: String) throws -> (bytes: [UInt8], at: Int, raw: Bool) {
         let at = offset
         let (b, rawOffset) = try stringBytes(what)

@@ -445,7 +445,7 @@ public final class RDBWriter {
             let masterFields = master.fields.map { $0.field }
             var lp = ListpackBuilder()
             var inNode = 0
-            var bodies = [[(PackedElementInput)]]()
+            var bodies = [[PackedElementInput]]()
             var j = i
             var approxBytes = 0
             while j < entries.count && inNode < max(1, nodeMaxEntries) {

@@ -73,22 +73,19 @@ public final class RESPRequestParser {
             case .idle:
                 // A request starts: '*' means multibulk, anything else is an inline command.
                 let first = pendingLine.isEmpty ? input[pos] : pendingLine[0]
-                guard let line = try takeLine(input, &pos, multibulk: first == UInt8(ascii: "*")) else { return }
-                if first == UInt8(ascii: "*") {
-                    try line.withUnsafeBytes { raw in
-                        try startMultibulk(UnsafeRawBufferPointer(rebasing: raw[1...]))
+                let isMultibulk = first == UInt8(ascii: "*")
+                var argv: [Bytes]? = nil
+                let complete = try withLine(input, &pos, multibulk: isMultibulk) { line in
+                    if isMultibulk {
+                        try startMultibulk(UnsafeRawBufferPointer(rebasing: line[1...]))
+                    } else {
+                        argv = try splitInline(line)
                     }
-                    if case .idle = state, !args.isEmpty {
-                        let done = args; args = []
-                        try onCommand(done)
-                    }
-                } else {
-                    let argv = try line.withUnsafeBytes { try splitInline($0) }
-                    if !argv.isEmpty { try onCommand(argv) }
                 }
+                guard complete else { return }
+                if let argv, !argv.isEmpty { try onCommand(argv) }
             case .multibulk(let remaining):
-                guard let line = try takeLine(input, &pos, multibulk: true, bulkHeader: true) else { return }
-                try line.withUnsafeBytes { raw in
+                let complete = try withLine(input, &pos, multibulk: true, bulkHeader: true) { raw in
                     guard raw.first == UInt8(ascii: "$") else {
                         let c = raw.first.map { Character(UnicodeScalar($0)) } ?? " "
                         throw RESPProtocolError("Protocol error: expected '$', got '\(c)'")
@@ -99,8 +96,8 @@ public final class RESPRequestParser {
                     }
                     bulkLength = n
                     state = .bulk(remaining: n + 2, argsAfter: remaining - 1)
-                    bulkBuffer = []
                 }
+                guard complete else { return }
             case .bulk(let remaining, let argsAfter):
                 let available = end - pos
                 if bulkBuffer.isEmpty && available >= remaining {
@@ -155,46 +152,64 @@ public final class RESPRequestParser {
         state = .multibulk(remaining: n)
     }
 
-    /// Returns the next line without its line ending, or nil when it is not complete yet
-    /// (the partial line is kept). Enforces the 64 KiB header/inline limit.
-    private func takeLine(_ input: UnsafeRawBufferPointer, _ pos: inout Int, multibulk: Bool,
-                          bulkHeader: Bool = false) throws -> [UInt8]? {
+    /// Calls `body` with the next line without its line ending and returns true, or returns
+    /// false when the line is not complete yet (the partial line is kept). A line wholly inside
+    /// `input` is passed in place, without copying. Enforces the 64 KiB header/inline limit.
+    private func withLine(_ input: UnsafeRawBufferPointer, _ pos: inout Int, multibulk: Bool,
+                          bulkHeader: Bool = false,
+                          _ body: (UnsafeRawBufferPointer) throws -> Void) throws -> Bool {
         let end = input.count
         let start = pos
-        var i = pos
-        while i < end && input[i] != 10 { i += 1 }
-        if i == end {
+        let newline: Int
+        if let p = memchr(input.baseAddress! + start, 10, end - start) {
+            newline = input.baseAddress!.distance(to: UnsafeRawPointer(p))
+        } else {
+            newline = end
+        }
+        func tooBig() -> RESPProtocolError {
+            if !multibulk { return RESPProtocolError("Protocol error: too big inline request") }
+            return RESPProtocolError(bulkHeader ? "Protocol error: too big bulk count string"
+                                                : "Protocol error: too big mbulk count string")
+        }
+        if newline == end {
             pendingLine.append(contentsOf: UnsafeRawBufferPointer(rebasing: input[start..<end]))
             pos = end
             bufferedBytes = pendingLine.count
-            if pendingLine.count > limits.maxInlineBytes {
-                if !multibulk { throw RESPProtocolError("Protocol error: too big inline request") }
-                throw RESPProtocolError(bulkHeader ? "Protocol error: too big bulk count string"
-                                                   : "Protocol error: too big mbulk count string")
-            }
-            return nil
+            if pendingLine.count > limits.maxInlineBytes { throw tooBig() }
+            return false
         }
-        var line = pendingLine
-        pendingLine = []
-        line.append(contentsOf: UnsafeRawBufferPointer(rebasing: input[start..<i]))
-        pos = i + 1
+        pos = newline + 1
         bufferedBytes = 0
-        if line.count > limits.maxInlineBytes {
-            if !multibulk { throw RESPProtocolError("Protocol error: too big inline request") }
-            throw RESPProtocolError(bulkHeader ? "Protocol error: too big bulk count string"
-                                               : "Protocol error: too big mbulk count string")
+        if pendingLine.isEmpty {
+            try deliverLine(UnsafeRawBufferPointer(rebasing: input[start..<newline]), multibulk: multibulk,
+                            bulkHeader: bulkHeader, tooBig: tooBig, body)
+        } else {
+            var line = pendingLine
+            pendingLine = []
+            line.append(contentsOf: UnsafeRawBufferPointer(rebasing: input[start..<newline]))
+            try line.withUnsafeBytes {
+                try deliverLine($0, multibulk: multibulk, bulkHeader: bulkHeader, tooBig: tooBig, body)
+            }
         }
+        return true
+    }
+
+    private func deliverLine(_ line: UnsafeRawBufferPointer, multibulk: Bool, bulkHeader: Bool,
+                             tooBig: () -> RESPProtocolError,
+                             _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
+        if line.count > limits.maxInlineBytes { throw tooBig() }
+        var n = line.count
         if multibulk {
             // Multibulk headers must end in CRLF.
-            guard line.last == 13 else {
+            guard n > 0 && line[n - 1] == 13 else {
                 throw RESPProtocolError(bulkHeader ? "Protocol error: invalid bulk length"
                                                    : "Protocol error: invalid multibulk length")
             }
-            line.removeLast()
-        } else if line.last == 13 {
-            line.removeLast()
+            n -= 1
+        } else if n > 0 && line[n - 1] == 13 {
+            n -= 1
         }
-        return line
+        try body(UnsafeRawBufferPointer(rebasing: line[0..<n]))
     }
 }
 
@@ -289,3 +304,7 @@ public func splitInline(_ line: UnsafeRawBufferPointer) throws -> [Bytes] {
         out.append(Bytes(array: current))
     }
 }
+
+#if canImport(Glibc)
+import Glibc
+#endif

@@ -1,0 +1,339 @@
+import Foundation
+import XCTest
+
+final class ServerIntegrationTests: XCTestCase {
+    var servers: [ServerProcess] = []
+
+    override func tearDown() {
+        for s in servers { s.cleanup() }
+        servers = []
+    }
+
+    func start(_ extra: [String] = [], configFile: String? = nil, dir: String? = nil) throws -> ServerProcess {
+        let s = try ServerProcess(extraArgs: extra, configFile: configFile, dir: dir)
+        servers.append(s)
+        return s
+    }
+
+    // MARK: protocol
+
+    func testStringRepliesAreExactBytes() throws {
+        let c = try start().connect()
+        XCTAssertEqual(try c.command("SET", "k", "v"), "+OK\r\n")
+        XCTAssertEqual(try c.command("GET", "k"), "$1\r\nv\r\n")
+        XCTAssertEqual(try c.command("GET", "missing"), "$-1\r\n")
+        XCTAssertEqual(try c.command("INCR", "n"), ":1\r\n")
+        XCTAssertEqual(try c.command("INCR", "k"), "-ERR value is not an integer or out of range\r\n")
+        XCTAssertEqual(try c.command("GET"), "-ERR wrong number of arguments for 'get' command\r\n")
+        XCTAssertEqual(try c.command("NOPE", "a"), "-ERR unknown command 'NOPE', with args beginning with: 'a' \r\n")
+        XCTAssertEqual(try c.command("SET", "e", "1", "EX", "0"), "-ERR invalid expire time in 'set' command\r\n")
+    }
+
+    func testBinaryKeysThatAreEqualSwiftStringsAreDistinct() throws {
+        let c = try start().connect()
+        let precomposed: [UInt8] = [0xC3, 0xA9]            // "é"
+        let combining: [UInt8] = [0x65, 0xCC, 0x81]         // "e" + U+0301
+        XCTAssertEqual(String(decoding: precomposed, as: UTF8.self), String(decoding: combining, as: UTF8.self))
+        XCTAssertEqual(try c.commandBytes([Array("SET".utf8), precomposed, Array("one".utf8)]), Array("+OK\r\n".utf8))
+        XCTAssertEqual(try c.commandBytes([Array("SET".utf8), combining, Array("two".utf8)]), Array("+OK\r\n".utf8))
+        XCTAssertEqual(try c.commandBytes([Array("GET".utf8), precomposed]), Array("$3\r\none\r\n".utf8))
+        XCTAssertEqual(try c.commandBytes([Array("GET".utf8), combining]), Array("$3\r\ntwo\r\n".utf8))
+        XCTAssertEqual(try c.command("DBSIZE"), ":2\r\n")
+        // Arbitrary bytes, including NUL and CRLF, survive as values.
+        let binary: [UInt8] = [0, 13, 10, 255, 0x80, 0]
+        XCTAssertEqual(try c.commandBytes([Array("SET".utf8), Array("b".utf8), binary]), Array("+OK\r\n".utf8))
+        XCTAssertEqual(try c.commandBytes([Array("GET".utf8), Array("b".utf8)]), Array("$6\r\n".utf8) + binary + [13, 10])
+    }
+
+    func testPipelineOf1000CommandsInOneWriteGetsEveryReplyInOrder() throws {
+        let c = try start().connect()
+        var batch: [UInt8] = []
+        for i in 0..<1000 { batch += RESPConnection.encode([Array("INCR".utf8), Array("counter".utf8)]); _ = i }
+        try c.send(batch)
+        for i in 1...1000 {
+            XCTAssertEqual(String(decoding: try c.readReply(), as: UTF8.self), ":\(i)\r\n")
+        }
+    }
+
+    func testBigArgumentSplitOverManyWritesIsAssembled() throws {
+        let c = try start().connect()
+        let value = (0..<2_000_000).map { UInt8(truncatingIfNeeded: $0 &* 31) }
+        let request = RESPConnection.encode([Array("SET".utf8), Array("big".utf8), value])
+        var i = 0
+        while i < request.count {
+            try c.send(Array(request[i..<min(i + 1000, request.count)]))
+            i += 1000
+        }
+        XCTAssertEqual(String(decoding: try c.readReply(), as: UTF8.self), "+OK\r\n")
+        XCTAssertEqual(try c.command("STRLEN", "big"), ":2000000\r\n")
+        XCTAssertEqual(try c.commandBytes([Array("GET".utf8), Array("big".utf8)]), Array("$2000000\r\n".utf8) + value + [13, 10])
+    }
+
+    func testInlineCommandsWithQuotes() throws {
+        let c = try start().connect()
+        try c.send("PING\r\n")
+        XCTAssertEqual(String(decoding: try c.readReply(), as: UTF8.self), "+PONG\r\n")
+        try c.send("SET \"a b\" 'c d'\r\n")
+        XCTAssertEqual(String(decoding: try c.readReply(), as: UTF8.self), "+OK\r\n")
+        try c.send("GET \"a\\x20b\"\n")
+        XCTAssertEqual(String(decoding: try c.readReply(), as: UTF8.self), "$3\r\nc d\r\n")
+    }
+
+    func testMalformedMultibulkGetsProtocolErrorAndConnectionCloses() throws {
+        let s = try start()
+        let cases: [(String, String)] = [
+            ("*abc\r\n", "-ERR Protocol error: invalid multibulk length\r\n"),
+            ("*3000000000\r\n", "-ERR Protocol error: invalid multibulk length\r\n"),
+            ("*1\r\n+x\r\n", "-ERR Protocol error: expected '$', got '+'\r\n"),
+            ("*1\r\n$-5\r\n", "-ERR Protocol error: invalid bulk length\r\n"),
+            ("*1\r\n$999999999999\r\n", "-ERR Protocol error: invalid bulk length\r\n"),
+            ("SET \"unbalanced\r\n", "-ERR Protocol error: unbalanced quotes in request\r\n"),
+        ]
+        for (input, expected) in cases {
+            let c = try s.connect()
+            try c.send(input)
+            XCTAssertEqual(String(decoding: try c.readReply(), as: UTF8.self), expected, "input \(input.debugDescription)")
+            XCTAssertTrue(c.isClosedByPeer(), "connection stays open after \(input.debugDescription)")
+        }
+        // An inline request longer than 64 KiB without a newline.
+        let c = try s.connect()
+        try c.send(String(repeating: "a", count: 70_000))
+        XCTAssertEqual(String(decoding: try c.readReply(), as: UTF8.self), "-ERR Protocol error: too big inline request\r\n")
+        XCTAssertTrue(c.isClosedByPeer())
+        // The server is still fine.
+        XCTAssertEqual(try s.connect().command("PING"), "+PONG\r\n")
+    }
+
+    func testQuitRepliesOKAndCloses() throws {
+        let c = try start().connect()
+        XCTAssertEqual(try c.command("QUIT"), "+OK\r\n")
+        XCTAssertTrue(c.isClosedByPeer())
+    }
+
+    func testResp3HelloSwitchesProtocol() throws {
+        let c = try start().connect()
+        let hello = try c.command("HELLO", "3")
+        XCTAssertTrue(hello.hasPrefix("%7\r\n$6\r\nserver\r\n$5\r\nredis\r\n$7\r\nversion\r\n$6\r\n7.0.15\r\n$5\r\nproto\r\n:3\r\n$2\r\nid\r\n:"), hello)
+        XCTAssertEqual(try c.command("GET", "nothing"), "_\r\n")
+        XCTAssertEqual(try c.command("HELLO", "4"), "-NOPROTO unsupported protocol version\r\n")
+        XCTAssertEqual(try c.command("CONFIG", "GET", "port").prefix(4), "%1\r\n")
+    }
+
+    // MARK: transactions across clients
+
+    func testWatchedKeyChangedByAnotherClientMakesExecReturnNull() throws {
+        let s = try start()
+        let a = try s.connect(), b = try s.connect()
+        XCTAssertEqual(try a.command("WATCH", "w"), "+OK\r\n")
+        XCTAssertEqual(try b.command("SET", "w", "1"), "+OK\r\n")
+        XCTAssertEqual(try a.command("MULTI"), "+OK\r\n")
+        XCTAssertEqual(try a.command("SET", "w", "2"), "+QUEUED\r\n")
+        XCTAssertEqual(try a.command("EXEC"), "*-1\r\n")
+        XCTAssertEqual(try a.command("GET", "w"), "$1\r\n1\r\n")
+        XCTAssertEqual(try a.command("MULTI"), "+OK\r\n")
+        XCTAssertEqual(try a.command("INCR", "w"), "+QUEUED\r\n")
+        XCTAssertEqual(try a.command("INCR"), "-ERR wrong number of arguments for 'incr' command\r\n")
+        XCTAssertEqual(try a.command("EXEC"), "-EXECABORT Transaction discarded because of previous errors.\r\n")
+    }
+
+    // MARK: real clients
+
+    func testRedisCliCommandsAndOutput() throws {
+        guard let cli = Harness.which("redis-cli") else { throw XCTSkip("redis-cli is not installed") }
+        let s = try start()
+        let p = String(s.port)
+        XCTAssertEqual(Harness.run(cli, ["-p", p, "SET", "greeting", "hello world"]).1, "OK\n")
+        XCTAssertEqual(Harness.run(cli, ["-p", p, "GET", "greeting"]).1, "hello world\n")
+        XCTAssertEqual(Harness.run(cli, ["-p", p, "INCRBY", "n", "5"]).1, "5\n")
+        XCTAssertEqual(Harness.run(cli, ["-p", p, "GET", "nope"]).1, "\n")
+        XCTAssertEqual(Harness.run(cli, ["-p", p, "MGET", "greeting", "nope"]).1, "hello world\n\n")
+        XCTAssertEqual(Harness.run(cli, ["-p", p, "INCR", "greeting"]).1, "ERR value is not an integer or out of range\n")
+        // Piped commands (redis-cli reads stdin line by line).
+        let piped = Harness.run(cli, ["-p", p], stdin: "SET a 1\nINCR a\nGET a\n")
+        XCTAssertEqual(piped.1, "OK\n2\n2\n")
+        // --scan uses SCAN with cursors until 0.
+        for i in 0..<300 { _ = try s.connect().command("SET", "scan:\(i)", "x") }
+        let scanned = Harness.run(cli, ["-p", p, "--scan", "--pattern", "scan:*"]).1
+        XCTAssertEqual(Set(scanned.split(separator: "\n").map(String.init)), Set((0..<300).map { "scan:\($0)" }))
+    }
+
+    func testRedisPyUsualCalls() throws {
+        guard Harness.run("/usr/bin/env", ["python3", "-c", "import redis"]).0 == 0 else {
+            throw XCTSkip("python3 redis package is not installed")
+        }
+        let s = try start()
+        let script = """
+        import redis, sys
+        r = redis.Redis(host='127.0.0.1', port=\(s.port), decode_responses=True)
+        assert r.ping() is True
+        assert r.set('a', 'x') is True
+        assert r.get('a') == 'x'
+        assert r.set('a', 'y', nx=True) is None
+        assert r.set('t', 'v', ex=100) is True
+        assert 99 <= r.ttl('t') <= 100
+        assert r.incr('n') == 1 and r.incrby('n', 9) == 10
+        assert abs(r.incrbyfloat('f', 1.5) - 1.5) < 1e-9
+        assert r.mset({'m1': '1', 'm2': '2'}) is True
+        assert r.mget(['m1', 'm2', 'none']) == ['1', '2', None]
+        p = r.pipeline()                 # transactional by default: MULTI/EXEC
+        p.set('p', 1).incr('p').get('p')
+        assert p.execute() == [True, 2, '2']
+        with r.pipeline() as p:          # WATCH + optimistic retry
+            p.watch('p'); v = int(p.get('p')); p.multi(); p.set('p', v + 1); p.execute()
+        assert r.get('p') == '3'
+        assert r.client_setname('tester') is True and r.client_getname() == 'tester'
+        info = r.info()
+        assert info['redis_version'] == '7.0.15' and info['connected_clients'] >= 1
+        assert r.info('keyspace')['db0']['keys'] >= 5
+        assert r.config_get('maxclients') == {'maxclients': '10000'}
+        assert r.dbsize() >= 5
+        assert sorted(r.keys('m*')) == ['m1', 'm2']
+        assert r.delete('m1', 'm2', 'nope') == 2
+        assert r.expire('a', 50) is True and r.persist('a') is True and r.ttl('a') == -1
+        assert r.getex('a', px=5000) == 'y' and r.pttl('a') > 4000
+        r3 = redis.Redis(host='127.0.0.1', port=\(s.port), protocol=3, decode_responses=True)
+        assert r3.get('a') == 'y' and r3.get('missing') is None
+        try:
+            r.incr('a'); sys.exit('no error')
+        except redis.ResponseError as e:
+            assert str(e) == 'value is not an integer or out of range', str(e)
+        print('ok')
+        """
+        let result = Harness.run("/usr/bin/env", ["python3", "-c", script])
+        XCTAssertEqual(result.1, "ok\n", result.2)
+        XCTAssertEqual(result.0, 0)
+    }
+
+    func testRedisBenchmarkRunsCleanly() throws {
+        guard let bench = Harness.which("redis-benchmark") else { throw XCTSkip("redis-benchmark is not installed") }
+        let s = try start()
+        let r = Harness.run(bench, ["-p", String(s.port), "-t", "set,get,incr,mset", "-n", "2000", "-c", "10", "-P", "4", "-q", "-r", "1000"])
+        XCTAssertEqual(r.0, 0, r.2)
+        for test in ["SET", "GET", "INCR", "MSET (10 keys)"] {
+            XCTAssertTrue(r.1.contains("\(test): "), "missing \(test) in \(r.1)")
+        }
+        XCTAssertFalse(r.1.lowercased().contains("error"), r.1)
+    }
+
+    // MARK: config
+
+    func testConfigSetGetAndAllOrNothing() throws {
+        let c = try start().connect()
+        XCTAssertEqual(try c.command("CONFIG", "GET", "maxclients"), "*2\r\n$10\r\nmaxclients\r\n$5\r\n10000\r\n")
+        XCTAssertEqual(try c.command("CONFIG", "SET", "maxclients", "100", "timeout", "7"), "+OK\r\n")
+        XCTAssertEqual(try c.command("CONFIG", "GET", "timeout"), "*2\r\n$7\r\ntimeout\r\n$1\r\n7\r\n")
+        XCTAssertEqual(try c.command("CONFIG", "SET", "timeout", "9", "maxclients", "0"),
+                       "-ERR CONFIG SET failed (possibly related to argument 'maxclients') - argument must be between 1 and 4294967295 inclusive\r\n")
+        XCTAssertEqual(try c.command("CONFIG", "GET", "timeout"), "*2\r\n$7\r\ntimeout\r\n$1\r\n7\r\n")
+        XCTAssertEqual(try c.command("CONFIG", "SET", "nosuch", "1"), "-ERR Unknown option or number of arguments for CONFIG SET - 'nosuch'\r\n")
+        XCTAssertEqual(try c.command("CONFIG", "SET", "databases", "4"),
+                       "-ERR CONFIG SET failed (possibly related to argument 'databases') - can't set immutable config\r\n")
+        XCTAssertEqual(try c.command("CONFIG", "SET", "protected-mode", "maybe"),
+                       "-ERR CONFIG SET failed (possibly related to argument 'protected-mode') - argument must be 'yes' or 'no'\r\n")
+        XCTAssertEqual(try c.command("CONFIG", "REWRITE"), "-ERR The server is running without a config file\r\n")
+        let globbed = try c.command("CONFIG", "GET", "lazyfree-*")
+        XCTAssertTrue(globbed.hasPrefix("*6\r\n"), globbed)
+    }
+
+    func testConfigFileIsReadAndRewritten() throws {
+        let dir = Harness.tempDirectory("cairn-conf")
+        let file = dir + "/cairn.conf"
+        try "# my settings\ntimeout 5\nhz 10\n".write(toFile: file, atomically: true, encoding: .utf8)
+        let s = try start(configFile: file, dir: dir)
+        let c = try s.connect()
+        XCTAssertEqual(try c.command("CONFIG", "GET", "timeout"), "*2\r\n$7\r\ntimeout\r\n$1\r\n5\r\n")
+        XCTAssertEqual(try c.command("CONFIG", "SET", "timeout", "12", "slowlog-max-len", "64"), "+OK\r\n")
+        XCTAssertEqual(try c.command("CONFIG", "REWRITE"), "+OK\r\n")
+        let text = try String(contentsOfFile: file, encoding: .utf8)
+        XCTAssertTrue(text.hasPrefix("# my settings\ntimeout 12\nhz 10\n"), text)
+        XCTAssertTrue(text.contains("slowlog-max-len 64\n"), text)
+        XCTAssertTrue(text.contains("port \(s.port)\n"), text)
+    }
+
+    func testBadConfigDirectiveStopsStartupWithRedisMessage() throws {
+        let dir = Harness.tempDirectory("cairn-badconf")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let file = dir + "/bad.conf"
+        try "port 7000\nnot-a-directive yes\n".write(toFile: file, atomically: true, encoding: .utf8)
+        let r = Harness.run(Harness.cairnServerPath, [file])
+        XCTAssertEqual(r.0, 1)
+        XCTAssertTrue(r.2.contains("*** FATAL CONFIG FILE ERROR (Redis 7.0.15) ***\nReading the configuration file, at line 2\n>>> 'not-a-directive yes'\nBad directive or wrong number of arguments"), r.2)
+    }
+
+    // MARK: clients
+
+    func testClientSetnameListAndKill() throws {
+        let s = try start()
+        let a = try s.connect(), b = try s.connect()
+        XCTAssertEqual(try a.command("CLIENT", "SETNAME", "alpha"), "+OK\r\n")
+        XCTAssertEqual(try a.command("CLIENT", "SETNAME", "has space"), "-ERR Client names cannot contain spaces, newlines or special characters.\r\n")
+        XCTAssertEqual(try a.command("CLIENT", "GETNAME"), "$5\r\nalpha\r\n")
+        let list = try b.command("CLIENT", "LIST")
+        XCTAssertTrue(list.contains(" name=alpha "), list)
+        XCTAssertTrue(list.contains("cmd=client|list"), list)
+        let idA = try a.command("CLIENT", "ID").dropFirst().dropLast(2)
+        XCTAssertEqual(try b.command("CLIENT", "KILL", "ID", String(idA)), ":1\r\n")
+        XCTAssertTrue(a.isClosedByPeer())
+        XCTAssertEqual(try b.command("CLIENT", "KILL", "ID", "99999"), ":0\r\n")
+    }
+
+    func testMaxclientsRefusesTheNextConnection() throws {
+        let s = try start(["--maxclients", "2"])
+        let a = try s.connect(), b = try s.connect()
+        XCTAssertEqual(try a.command("PING"), "+PONG\r\n")
+        XCTAssertEqual(try b.command("PING"), "+PONG\r\n")
+        let c = try s.connect()
+        XCTAssertEqual(String(decoding: try c.readReply(), as: UTF8.self), "-ERR max number of clients reached\r\n")
+    }
+
+    func testMonitorSeesOtherClientsCommands() throws {
+        let s = try start()
+        let m = try s.connect(), c = try s.connect()
+        XCTAssertEqual(try m.command("MONITOR"), "+OK\r\n")
+        XCTAssertEqual(try c.command("SET", "k", "a b\n"), "+OK\r\n")
+        let line = String(decoding: try m.readReply(), as: UTF8.self)
+        XCTAssertTrue(line.hasPrefix("+"), line)
+        XCTAssertTrue(line.hasSuffix(" [0 127.0.0.1:\(line.split(separator: ":")[1].split(separator: "]")[0])] \"SET\" \"k\" \"a b\\n\"\r\n"), line)
+    }
+
+    func testUnixSocketListener() throws {
+        let dir = Harness.tempDirectory("cairn-unix")
+        let path = dir + "/cairn.sock"
+        let s = try start(["--unixsocket", path, "--unixsocketperm", "700"], dir: dir)
+        let c = try RESPConnection(unixPath: path)
+        XCTAssertEqual(try c.command("SET", "u", "1"), "+OK\r\n")
+        XCTAssertEqual(try s.connect().command("GET", "u"), "$1\r\n1\r\n")
+        let attrs = try FileManager.default.attributesOfItem(atPath: path)
+        XCTAssertEqual((attrs[.posixPermissions] as? NSNumber)?.intValue, 0o700)
+    }
+
+    func testShutdownStopsTheProcess() throws {
+        let s = try start()
+        let c = try s.connect()
+        try c.send(RESPConnection.encode([Array("SHUTDOWN".utf8), Array("NOSAVE".utf8)]))
+        XCTAssertTrue(c.isClosedByPeer())
+        let deadline = Date().addingTimeInterval(10)
+        while s.process.isRunning && Date() < deadline { usleep(20_000) }
+        XCTAssertFalse(s.process.isRunning)
+        XCTAssertEqual(s.process.terminationStatus, 0)
+        XCTAssertTrue(s.log().contains("Redis is now ready to exit, bye bye..."), s.log())
+    }
+
+    func testInfoReportsRedisSectionsAndFields() throws {
+        let c = try start().connect()
+        _ = try c.command("SET", "a", "1")
+        _ = try c.command("GET", "a")
+        _ = try c.command("GET", "b")
+        let info = try c.command("INFO")
+        for header in ["# Server", "# Clients", "# Memory", "# Persistence", "# Stats", "# Replication", "# CPU", "# Keyspace"] {
+            XCTAssertTrue(info.contains("\r\n\(header)\r\n") || info.contains("\(header)\r\n"), header)
+        }
+        XCTAssertTrue(info.contains("\r\nkeyspace_hits:1\r\n"), info)
+        XCTAssertTrue(info.contains("\r\nkeyspace_misses:1\r\n"), info)
+        XCTAssertTrue(info.contains("\r\ndb0:keys=1,expires=0,avg_ttl=0\r\n"), info)
+        XCTAssertFalse(info.contains("# Commandstats"))
+        let stats = try c.command("INFO", "commandstats")
+        XCTAssertTrue(stats.contains("cmdstat_get:calls=2,"), stats)
+        XCTAssertTrue(stats.contains("cmdstat_set:calls=1,"), stats)
+    }
+}
