@@ -25,6 +25,8 @@ public final class ConfigParameter {
     public enum Kind {
         case bool
         case int(min: Int64, max: Int64, memory: Bool)
+        /// File permission bits written in octal (unixsocketperm).
+        case octal(max: Int64)
         case enumeration([String])
         case string
         /// Several words, like `bind` or `save`; validated by `validate`.
@@ -69,6 +71,12 @@ public final class ConfigParameter {
             }
             guard v >= lo && v <= hi else { return .failure(.reason("argument must be between \(lo) and \(hi) inclusive")) }
             return .success(String(v))
+        case .octal(let hi):
+            guard args.count == 1 else { return .failure(.reason("wrong number of arguments")) }
+            guard let v = Int64(args[0], radix: 8), v >= 0, v <= hi else {
+                return .failure(.reason("argument must be an octal number between 0 and \(String(hi, radix: 8))"))
+            }
+            return .success(String(v, radix: 8))
         case .enumeration(let options):
             guard args.count == 1 else { return .failure(.reason("wrong number of arguments")) }
             let lower = args[0].lowercased()
@@ -121,7 +129,7 @@ public final class ConfigRegistry {
         }))
         add(ConfigParameter("port", .int(min: 0, max: 65535, memory: false), "6379"))
         add(ConfigParameter("unixsocket", .string, "", mutable: false))
-        add(ConfigParameter("unixsocketperm", .int(min: 0, max: 0o777, memory: false), "0", mutable: false))
+        add(ConfigParameter("unixsocketperm", .octal(max: 0o777), "0", mutable: false))
         add(ConfigParameter("protected-mode", .bool, "yes"))
         add(ConfigParameter("databases", .int(min: 1, max: Int64(Int32.max), memory: false), "16", mutable: false))
         add(ConfigParameter("dir", .string, "", validate: { $0.isEmpty ? "directory name can't be empty" : nil }))
@@ -159,7 +167,11 @@ public final class ConfigRegistry {
 
     public subscript(_ name: String) -> String { byName[name]!.value }
 
-    public func int(_ name: String) -> Int64 { Int64(byName[name]!.value) ?? 0 }
+    public func int(_ name: String) -> Int64 {
+        let p = byName[name]!
+        if case .octal = p.kind { return Int64(p.value, radix: 8) ?? 0 }
+        return Int64(p.value) ?? 0
+    }
     public func bool(_ name: String) -> Bool { byName[name]!.value == "yes" }
 
     /// Sets the apply hook of a parameter (the server wires the running state).
