@@ -43,6 +43,11 @@ public final class ClientSession {
     public var queryBufferBytes = 0
     public var isUnixSocket = false
 
+    /// The client waits in a blocking command (BLPOP, BZPOPMIN, ...). While set, the server
+    /// holds the client's further requests; the engine clears it and calls
+    /// `Engine.onClientUnblocked` once the reply has been written.
+    public var isBlocked = false
+
     /// Called by the engine when the client must be disconnected (CLIENT KILL).
     public var onKill: (() -> Void)?
 

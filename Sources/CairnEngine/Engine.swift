@@ -79,6 +79,9 @@ public final class Engine {
     public var monitorFeed: ((ClientSession, [Bytes]) -> Void)?
     /// True while the server refuses writes (CLIENT PAUSE WRITE): expiry is suspended.
     public var writesPaused = false
+    /// Called after a blocked client was served or timed out (its reply is in `client.reply`);
+    /// the server flushes it and resumes the client's held requests.
+    public var onClientUnblocked: ((ClientSession) -> Void)?
     /// Whether DEBUG may run for this client (enable-debug-command); set by the server.
     public var debugAllowed: (ClientSession) -> Bool = { _ in true }
     /// DEBUG subcommands the server implements (RELOAD, ...); returns true when handled.

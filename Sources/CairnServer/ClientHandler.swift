@@ -66,7 +66,7 @@ final class ClientHandler: ChannelInboundHandler {
             do {
                 try parser.parse(raw) { argv in
                     if closing { return }
-                    if !deferred.isEmpty || server.mustDefer(argv) {
+                    if !deferred.isEmpty || session.isBlocked || server.mustDefer(argv) {
                         deferred.append(argv)
                         return
                     }
@@ -98,7 +98,7 @@ final class ClientHandler: ChannelInboundHandler {
     /// Runs requests that were held by CLIENT PAUSE, stopping again if a pause still applies.
     func resumeDeferred() {
         while !deferred.isEmpty && !closing {
-            if server.mustDefer(deferred[0]) { break }
+            if session.isBlocked || server.mustDefer(deferred[0]) { break }
             execute(deferred.removeFirst())
         }
         server.markPending(self)

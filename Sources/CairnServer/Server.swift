@@ -143,6 +143,10 @@ public final class Server {
             queue.async { _ = objects.count }
         }
         engine.monitorFeed = { [unowned self] client, argv in self.feedMonitors(client, argv) }
+        engine.onClientUnblocked = { [unowned self] client in
+            guard let h = self.handlers[client.id] else { return }
+            h.resumeDeferred()
+        }
         engine.debugAllowed = { [unowned self] client in
             switch self.config["enable-debug-command"] {
             case "yes": return true
