@@ -75,7 +75,8 @@ public final class Engine {
 
     /// Frees big objects off the engine loop (set by the server; default frees inline).
     public var lazyFree: ([AnyObject]) -> Void = { _ in }
-    /// Sees every executed command (MONITOR); set by the server.
+    /// Sees every executed command while a MONITOR client exists (set by the server only
+    /// then, so the common path pays one nil check).
     public var monitorFeed: ((ClientSession, [Bytes]) -> Void)?
     /// True while the server refuses writes (CLIENT PAUSE WRITE): expiry is suspended.
     public var writesPaused = false
@@ -250,7 +251,9 @@ public final class Engine {
     private func flushEffects() {
         guard !pendingEffects.isEmpty else { return }
         let wrap = pendingEffects.count > 1
-        if wrap { log.appendGlobal([Bytes("MULTI")]) }
+        // MULTI goes out in the first record's database, so a needed SELECT precedes it, as in
+        // Redis's stream ("SELECT 2, MULTI, …" rather than "MULTI, SELECT 2, …").
+        if wrap { log.append(db: pendingEffects[0].db, [Bytes("MULTI")]) }
         for e in pendingEffects { log.append(db: e.db, e.argv) }
         if wrap { log.appendGlobal([Bytes("EXEC")]) }
         pendingEffects.removeAll(keepingCapacity: true)
@@ -419,6 +422,9 @@ public final class Engine {
     /// expired ones, and go again while more than 10% of a sample was expired, within a time
     /// budget, resuming next time at the database where it stopped.
     public func activeExpireCycle(timeLimitMicros: Int64) {
+        // Judge expiry at the current time, not at the last command's (Redis's cycle reads the
+        // clock too); cron() already did this, direct callers had a stale `nowMs`.
+        nowMs = clock()
         let start = Engine.monotonicMicros()
         let perLoop = 20
         var sampledTotal = 0, expiredTotal = 0
@@ -464,7 +470,7 @@ public final class Engine {
 
 /// One command invocation as its handler sees it.
 public struct CommandCall {
-    public unowned let engine: Engine
+    public unowned(unsafe) let engine: Engine
     public let client: ClientSession
     public let spec: CommandSpec
     public let argv: [Bytes]

@@ -142,7 +142,6 @@ public final class Server {
             self.engine.stats.lazyfreedObjects += objects.count
             queue.async { _ = objects.count }
         }
-        engine.monitorFeed = { [unowned self] client, argv in self.feedMonitors(client, argv) }
         engine.onClientUnblocked = { [unowned self] client in
             guard let h = self.handlers[client.id] else { return }
             h.resumeDeferred()
@@ -257,6 +256,7 @@ public final class Server {
     func clientDisconnected(_ h: ClientHandler) {
         handlers[h.session.id] = nil
         monitors.removeAll { $0 === h }
+        updateMonitorHook()
         engine.disconnect(h.session)
     }
 
@@ -314,6 +314,11 @@ public final class Server {
     }
 
     // MARK: MONITOR
+
+    /// Installs or removes the engine's monitor hook as MONITOR clients come and go.
+    func updateMonitorHook() {
+        engine.monitorFeed = monitors.isEmpty ? nil : { [unowned self] client, argv in self.feedMonitors(client, argv) }
+    }
 
     private func feedMonitors(_ client: ClientSession, _ argv: [Bytes]) {
         guard !monitors.isEmpty else { return }

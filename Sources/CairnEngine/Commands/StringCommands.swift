@@ -286,13 +286,15 @@ extension CommandCall {
             guard let o = stringValue(key, forWrite: true) else { return }
             old = o
         }
-        let exists: Bool
-        if wantGet { if case .found = old { exists = true } else { exists = false } }
-        else { exists = lookupWrite(key) != nil }
-        if (condition == .nx && exists) || (condition == .xx && !exists) {
-            if wantGet, case .found(_, let b) = old { reply.bulk(b) } else { reply.null() }
-            propagateNothing()
-            return
+        if condition != .none {
+            let exists: Bool
+            if wantGet { if case .found = old { exists = true } else { exists = false } }
+            else { exists = lookupWrite(key) != nil }
+            if (condition == .nx && exists) || (condition == .xx && !exists) {
+                if wantGet, case .found(_, let b) = old { reply.bulk(b) } else { reply.null() }
+                propagateNothing()
+                return
+            }
         }
         setKey(key, .string(compacting: argv[2]), keepTTL: keepTTL)
         if let at, let e = lookupWrite(key) { db.setExpiry(e, at) }

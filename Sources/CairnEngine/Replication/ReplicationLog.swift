@@ -36,24 +36,31 @@ public final class ReplicationLog {
         return String((0..<40).map { _ in hex[Int(g.next() % 16)] })
     }
 
+    /// Reused encoding buffer: appending a record allocates nothing in the steady state.
+    private var scratch: [UInt8] = []
+
     /// Appends one effect record for database `db`.
     public func append(db: Int, _ argv: [Bytes]) {
         if db != selectedDB {
-            appendRaw(encodeCommand([Bytes("SELECT"), Bytes(db)]))
+            appendEncoded([Bytes("SELECT"), Bytes(db)])
             selectedDB = db
         }
-        appendRaw(encodeCommand(argv))
+        appendEncoded(argv)
     }
 
     /// Appends a record that does not depend on the selected database (MULTI, EXEC, PING).
     public func appendGlobal(_ argv: [Bytes]) {
-        appendRaw(encodeCommand(argv))
+        appendEncoded(argv)
     }
 
-    private func appendRaw(_ bytes: [UInt8]) {
-        backlog.append(bytes)
-        if keepsPending { pending.append(contentsOf: bytes) }
-        offset += Int64(bytes.count)
+    private func appendEncoded(_ argv: [Bytes]) {
+        scratch.removeAll(keepingCapacity: true)
+        encodeCommand(argv, into: &scratch)
+        scratch.withUnsafeBytes { bytes in
+            backlog.append(bytes)
+            if keepsPending { pending.append(contentsOf: bytes) }
+        }
+        offset += Int64(scratch.count)
     }
 
     /// The bytes appended since the previous call.
@@ -90,16 +97,21 @@ public struct BacklogRing {
     public var firstOffset: Int64 { endOffset - Int64(count) }
 
     public mutating func append(_ bytes: [UInt8]) {
+        bytes.withUnsafeBytes { append($0) }
+    }
+
+    public mutating func append(_ bytes: UnsafeRawBufferPointer) {
         if storage.isEmpty { storage = Array(repeating: 0, count: capacity) }
         endOffset += Int64(bytes.count)
-        var src = bytes[...]
-        if src.count > capacity { src = src.suffix(capacity) }
+        var src = bytes
+        if src.count > capacity { src = UnsafeRawBufferPointer(rebasing: src[(src.count - capacity)...]) }
         while !src.isEmpty {
             let n = min(capacity - head, src.count)
-            storage.withUnsafeMutableBufferPointer { dst in
-                _ = UnsafeMutableBufferPointer(rebasing: dst[head..<(head + n)]).initialize(from: src.prefix(n))
+            let h = head
+            storage.withUnsafeMutableBytes { dst in
+                dst.baseAddress!.advanced(by: h).copyMemory(from: src.baseAddress!, byteCount: n)
             }
-            src = src.dropFirst(n)
+            src = UnsafeRawBufferPointer(rebasing: src[n...])
             head = (head + n) % capacity
             count = min(count + n, capacity)
         }

@@ -90,6 +90,7 @@ extension Server {
             if client.isMonitor {
                 client.isMonitor = false
                 self.monitors.removeAll { $0.session === client }
+                self.updateMonitorHook()
             }
             c.reply.simple("RESET")
         })
@@ -100,6 +101,7 @@ extension Server {
             guard let h = self.handlers[c.client.id] else { c.reply.ok(); return }
             c.client.isMonitor = true
             self.monitors.append(h)
+            self.updateMonitorHook()
             c.reply.ok()
         })
 
