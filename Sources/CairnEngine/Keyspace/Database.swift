@@ -5,13 +5,15 @@
 // dict. The two tables are kept in step by the only functions that change TTLs here.
 
 public final class KeyEntry: ChainedNode {
+    // Stored properties are laid out in declaration order: the 4-byte clock sits in the
+    // padding after `value`, which keeps the object at 88 bytes (a 96-byte malloc chunk).
     public let key: Bytes
     public var value: Value
+    /// Last access time in seconds (OBJECT IDLETIME) or, under an LFU policy, the LFU counter.
+    public var accessClock: UInt32
     /// Absolute expiry in Unix milliseconds; `KeyEntry.noExpiry` when the key is persistent.
     public var expireAtMs: Int64
     public var chainNext: KeyEntry?
-    /// Last access time in seconds (OBJECT IDLETIME) or, under an LFU policy, the LFU counter.
-    public var accessClock: UInt32
 
     public static let noExpiry: Int64 = -1
 
