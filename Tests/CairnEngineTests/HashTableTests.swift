@@ -277,9 +277,12 @@ final class HashTableTests: XCTestCase {
         let t = makeTable(300)
         finishRehash(t)
         var added = 0
+        // 20 new keys per step, 4000 in all: the table grows through several doublings while
+        // the scan is in progress (it must stop growing at some point for the scan to end).
         let seen = scanAll(t) { _ in
-            for _ in 0..<40 { t.insert(TestNode("grow:\(added)")); added += 1 }
+            for _ in 0..<20 where added < 4000 { t.insert(TestNode("grow:\(added)")); added += 1 }
         }
+        XCTAssertEqual(added, 4000)
         XCTAssertGreaterThan(t.bucketCount, 512, "the table grew during the scan")
         let stable = Set((0..<300).map(key))
         XCTAssertTrue(stable.isSubset(of: seen), "missing: \(stable.subtracting(seen).count)")

@@ -394,4 +394,171 @@ final class KeyspaceCommandTests: XCTestCase {
 
     // END RECORDED
 
+    // MARK: expiry with the injected clock
+
+    func testKeyExpiresLazilyWhenItsTimeHasCome() {
+        let h = EngineHarness()
+        h.expect(["SET", "k", "v", "PX", "100"], "+OK\r\n")
+        h.advance(99)
+        h.expect(["PTTL", "k"], ":1\r\n")
+        h.expect(["GET", "k"], "$1\r\nv\r\n")
+        h.advance(1)
+        XCTAssertEqual(h.engine.database(0).count, 1, "nothing deletes it before it is touched")
+        h.expect(["GET", "k"], "$-1\r\n")
+        XCTAssertEqual(h.engine.database(0).count, 0, "the access deleted it")
+        XCTAssertEqual(h.engine.database(0).expiresCount, 0)
+        XCTAssertEqual(h.engine.stats.expiredKeys, 1)
+    }
+
+    func testEveryCommandSeesAnExpiredKeyAsMissing() {
+        let h = EngineHarness()
+        for cmd: [String] in [["TTL", "k"], ["EXISTS", "k"], ["TYPE", "k"], ["STRLEN", "k"],
+                              ["APPEND", "k", "x"], ["INCR", "k"], ["SETNX", "k", "n"],
+                              ["RENAME", "k", "j"], ["GETDEL", "k"], ["PERSIST", "k"], ["DBSIZE"]] {
+            h.run(["SET", "k", "5", "PX", "10"])
+            h.advance(10)
+            let missing: String
+            switch cmd[0] {
+            case "TTL": missing = ":-2\r\n"
+            case "EXISTS", "STRLEN", "PERSIST": missing = ":0\r\n"
+            case "TYPE": missing = "+none\r\n"
+            case "APPEND", "INCR", "SETNX": missing = ":1\r\n"
+            case "RENAME": missing = "-ERR no such key\r\n"
+            case "GETDEL": missing = "$-1\r\n"
+            case "DBSIZE": missing = ":1\r\n"   // DBSIZE counts keys not yet reaped, like Redis
+            default: missing = ""
+            }
+            h.expect(cmd, missing)
+            h.run(["DEL", "k"])
+        }
+        h.expect(["SET", "k", "5", "PX", "10"], "+OK\r\n")
+        h.advance(10)
+        h.expect(["TTL", "k"], ":-2\r\n")
+        h.expect(["SET", "k", "6"], "+OK\r\n")
+        h.expect(["TTL", "k"], ":-1\r\n")
+    }
+
+    func testKeysAndScanSkipExpiredKeys() {
+        let h = EngineHarness()
+        h.run(["SET", "live", "1"])
+        h.run(["SET", "dead", "1", "PX", "5"])
+        h.advance(5)
+        XCTAssertEqual(h.keys("*"), ["live"])
+        h.expect(["SCAN", "0", "COUNT", "100"], "*2\r\n$1\r\n0\r\n*1\r\n$4\r\nlive\r\n")
+        h.expect(["RANDOMKEY"], "$4\r\nlive\r\n")
+    }
+
+    func testActiveExpireCycleRemovesExpiredKeysOnly() {
+        let h = EngineHarness()
+        for i in 0..<500 { h.run(["SET", "short:\(i)", "v", "PX", "100"]) }
+        for i in 0..<500 { h.run(["SET", "long:\(i)", "v", "EX", "1000"]) }
+        for i in 0..<500 { h.run(["SET", "plain:\(i)", "v"]) }
+        h.advance(100)
+        let db = h.engine.database(0)
+        XCTAssertEqual(db.count, 1500)
+        // Redis's adaptive cycle keeps sampling while more than 10% of a sample was expired, so
+        // one run stops with some expired keys left; repeated runs remove them, never a live key.
+        h.engine.activeExpireCycle(timeLimitMicros: 1_000_000)
+        XCTAssertGreaterThanOrEqual(h.engine.stats.expiredKeys, 100, "one run does most of the work")
+        var runs = 1
+        while h.engine.stats.expiredKeys < 490 && runs < 2000 {
+            h.engine.activeExpireCycle(timeLimitMicros: 1_000_000)
+            runs += 1
+        }
+        XCTAssertGreaterThanOrEqual(h.engine.stats.expiredKeys, 490)
+        XCTAssertEqual(db.count, 1500 - h.engine.stats.expiredKeys)
+        for i in 0..<500 {
+            XCTAssertNotNil(db.find(Bytes("long:\(i)")))
+            XCTAssertNotNil(db.find(Bytes("plain:\(i)")))
+        }
+        XCTAssertEqual(db.expiresCount, db.count - 500, "the volatile index follows the keys")
+    }
+
+    func testActiveExpireCycleEmptiesADatabaseOfOnlyExpiredKeys() {
+        let h = EngineHarness()
+        h.run(["SELECT", "3"])
+        for i in 0..<1000 { h.run(["SET", "k\(i)", "v", "PX", "10"]) }
+        h.advance(10)
+        h.engine.activeExpireCycle(timeLimitMicros: 10_000_000)
+        XCTAssertEqual(h.engine.database(3).count, 0)
+        XCTAssertEqual(h.engine.database(3).expiresCount, 0)
+        XCTAssertEqual(h.engine.stats.expiredKeys, 1000)
+        h.expect(["DBSIZE"], ":0\r\n")
+    }
+
+    func testCronRunsActiveExpiryWithTheInjectedClock() {
+        let h = EngineHarness()
+        h.run(["SET", "k", "v", "PX", "10"])
+        h.engine.cron()
+        XCTAssertEqual(h.engine.database(0).count, 1)
+        h.advance(10)
+        h.engine.cron()
+        XCTAssertEqual(h.engine.database(0).count, 0)
+    }
+
+    func testRandomkeyDeletesExpiredKeysUntilItFindsALiveOne() {
+        let h = EngineHarness()
+        h.engine.config.activeExpireEnabled = false
+        for i in 0..<300 { h.run(["SET", "dead:\(i)", "v", "PX", "10"]) }
+        h.run(["SET", "alive", "v"])
+        h.advance(10)
+        h.expect(["RANDOMKEY"], "$5\r\nalive\r\n")
+        h.run(["DEL", "alive"])
+        h.expect(["RANDOMKEY"], "$-1\r\n")
+        XCTAssertEqual(h.engine.database(0).count, 0)
+    }
+
+    // MARK: iteration
+
+    func testScanIteratesEveryKeyExactlyOnceWhenNothingChanges() {
+        let h = EngineHarness()
+        for i in 0..<1000 { h.run(["SET", "key:\(i)", "\(i)"]) }
+        for count in ["1", "10", "97", "5000"] {
+            var seen: [String] = []
+            var cursor = "0"
+            var calls = 0
+            repeat {
+                guard case .array(let parts?)? = RESPReply.parse(h.send([Bytes("SCAN"), Bytes(cursor), Bytes("COUNT"), Bytes(count)])),
+                      parts.count == 2, let next = parts[0].text, case .array(let keys?) = parts[1] else {
+                    return XCTFail("malformed SCAN reply")
+                }
+                seen += keys.compactMap { $0.text }
+                cursor = next
+                calls += 1
+            } while cursor != "0" && calls < 10_000
+            XCTAssertEqual(seen.count, 1000, "COUNT \(count)")
+            XCTAssertEqual(Set(seen), Set((0..<1000).map { "key:\($0)" }), "COUNT \(count)")
+        }
+    }
+
+    func testScanWithMatchAndTypeFiltersACompleteIteration() {
+        let h = EngineHarness()
+        for i in 0..<200 { h.run(["SET", i % 2 == 0 ? "even:\(i)" : "odd:\(i)", "v"]) }
+        var seen = Set<String>()
+        var cursor = "0"
+        repeat {
+            guard case .array(let parts?)? = RESPReply.parse(h.send(["SCAN", Bytes(cursor), "MATCH", "even:*", "TYPE", "string"])),
+                  let next = parts[0].text, case .array(let keys?) = parts[1] else { return XCTFail("malformed SCAN reply") }
+            seen.formUnion(keys.compactMap { $0.text })
+            cursor = next
+        } while cursor != "0"
+        XCTAssertEqual(seen, Set(stride(from: 0, to: 200, by: 2).map { "even:\($0)" }))
+    }
+
+    // MARK: binary keys
+
+    func testKeysAreBytesNotStrings() {
+        let h = EngineHarness()
+        let precomposed = Bytes("\u{E9}"), decomposed = Bytes("e\u{301}")
+        XCTAssertEqual(h.send([Bytes("SET"), precomposed, Bytes("one")]), Array("+OK\r\n".utf8))
+        XCTAssertEqual(h.send([Bytes("SET"), decomposed, Bytes("two")]), Array("+OK\r\n".utf8))
+        h.expect(["DBSIZE"], ":2\r\n")
+        XCTAssertEqual(h.send([Bytes("GET"), precomposed]), Array("$3\r\none\r\n".utf8))
+        XCTAssertEqual(h.send([Bytes("GET"), decomposed]), Array("$3\r\ntwo\r\n".utf8))
+        let binary = Bytes([0x00, 0xFF, 0x0D, 0x0A, 0x80])
+        XCTAssertEqual(h.send([Bytes("SET"), binary, binary]), Array("+OK\r\n".utf8))
+        XCTAssertEqual(h.send([Bytes("GET"), binary]), [UInt8]("$5\r\n".utf8) + [0x00, 0xFF, 0x0D, 0x0A, 0x80] + [13, 10])
+        XCTAssertEqual(h.send([Bytes("EXISTS"), Bytes([0x00, 0xFF, 0x0D, 0x0A])]), Array(":0\r\n".utf8))
+    }
+
 }

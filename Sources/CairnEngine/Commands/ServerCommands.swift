@@ -75,9 +75,12 @@ extension Engine {
     }
 
     func registerTransactionCommands() {
+        // Inside MULTI, Redis runs MULTI, EXEC, DISCARD and WATCH at once and queues the rest,
+        // UNWATCH included (processCommand's list).
         func reg(_ name: String, _ arity: Int, _ flags: CommandFlags, keys: (Int, Int, Int) = (0, 0, 0),
                  _ summary: String, complexity: String = "O(1)", _ h: @escaping CommandHandler) {
-            commands.register(CommandSpec(name, arity: arity, flags: flags.union(.runsInMulti), keys: keys,
+            let inMulti: CommandFlags = name == "unwatch" ? [] : .runsInMulti
+            commands.register(CommandSpec(name, arity: arity, flags: flags.union(inMulti), keys: keys,
                                           group: "transactions", summary: summary, since: name == "multi" || name == "exec" || name == "discard" ? "1.2.0" : "2.2.0",
                                           complexity: complexity, handler: h))
         }

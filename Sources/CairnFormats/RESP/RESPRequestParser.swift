@@ -182,22 +182,22 @@ public final class RESPRequestParser {
         bufferedBytes = 0
         if pendingLine.isEmpty {
             try deliverLine(UnsafeRawBufferPointer(rebasing: input[start..<newline]), multibulk: multibulk,
-                            bulkHeader: bulkHeader, tooBig: tooBig, body)
+                            bulkHeader: bulkHeader, body)
         } else {
             var line = pendingLine
             pendingLine = []
             line.append(contentsOf: UnsafeRawBufferPointer(rebasing: input[start..<newline]))
             try line.withUnsafeBytes {
-                try deliverLine($0, multibulk: multibulk, bulkHeader: bulkHeader, tooBig: tooBig, body)
+                try deliverLine($0, multibulk: multibulk, bulkHeader: bulkHeader, body)
             }
         }
         return true
     }
 
     private func deliverLine(_ line: UnsafeRawBufferPointer, multibulk: Bool, bulkHeader: Bool,
-                             tooBig: () -> RESPProtocolError,
                              _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
-        if line.count > limits.maxInlineBytes { throw tooBig() }
+        // No length check on a complete line: like Redis, only an unterminated line longer
+        // than the limit is an error (a long line that arrives whole is parsed).
         var n = line.count
         if multibulk {
             // Multibulk headers must end in CRLF.
@@ -213,13 +213,18 @@ public final class RESPRequestParser {
     }
 }
 
-/// Parses an optionally negative decimal integer of at most 18 digits (so it cannot overflow).
+/// Parses a length the way Redis's string2ll does (the multibulk count and bulk lengths):
+/// an optional '-', then "0" alone or a digit 1-9 followed by digits. So "01", "-0", "+1" and
+/// "" are not numbers ("*01" is an invalid multibulk length in Redis). At most 18 digits, so
+/// the value cannot overflow; every longer length is out of range anyway.
 func parseDecimal(_ s: UnsafeRawBufferPointer) -> Int? {
+    if s.count == 1 && s[0] == UInt8(ascii: "0") { return 0 }
     var i = 0
     var negative = false
     if s.count > 0 && s[0] == UInt8(ascii: "-") { negative = true; i = 1 }
     let digits = s.count - i
     guard digits > 0 && digits <= 18 else { return nil }
+    guard s[i] >= UInt8(ascii: "1") && s[i] <= UInt8(ascii: "9") else { return nil }
     var v = 0
     while i < s.count {
         let d = Int(s[i]) - 48
