@@ -203,17 +203,31 @@ public final class Server {
         try? Sys.shared.unlink(path)
         let old = umask(0o077)   // never expose the socket before its permissions are set
         defer { umask(old) }
-        let ch = try makeBootstrap().bind(unixDomainSocketPath: path).wait()
+        let ch = try makeBootstrap(tcp: false).bind(unixDomainSocketPath: path).wait()
         let perm = config.int("unixsocketperm")
         if perm != 0 { chmod(path, mode_t(perm)) }
         listeners.append(ch)
     }
 
-    private func makeBootstrap() -> ServerBootstrap {
-        ServerBootstrap(group: group)
+    private func makeBootstrap(tcp: Bool = true) -> ServerBootstrap {
+        guard tcp else { return clientBootstrap(ServerBootstrap(group: group)) }
+        // tcp-keepalive N: SO_KEEPALIVE with the first probe after N idle seconds, as Redis's
+        // anetKeepAlive does (interval N/3, 3 probes).
+        let keepalive = Int(clamping: config.int("tcp-keepalive"))
+        return ServerBootstrap(group: group)
+            .childChannelOption(ChannelOptions.socketOption(.so_keepalive), value: keepalive > 0 ? 1 : 0)
+            .childChannelOption(ChannelOptions.socket(SocketOptionLevel(IPPROTO_TCP), SocketOptionName(TCP_KEEPIDLE)), value: max(keepalive, 1))
+            .childChannelOption(ChannelOptions.socket(SocketOptionLevel(IPPROTO_TCP), SocketOptionName(TCP_KEEPINTVL)), value: max(keepalive / 3, 1))
+            .childChannelOption(ChannelOptions.socket(SocketOptionLevel(IPPROTO_TCP), SocketOptionName(TCP_KEEPCNT)), value: 3)
+            .childChannelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
+            .pipe(clientBootstrap)
+    }
+
+    /// Options shared by TCP and unix-socket listeners.
+    private func clientBootstrap(_ b: ServerBootstrap) -> ServerBootstrap {
+        b
             .serverChannelOption(ChannelOptions.backlog, value: Int32(config.int("tcp-backlog")))
             .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
-            .childChannelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
             .childChannelOption(ChannelOptions.maxMessagesPerRead, value: 16)
             .childChannelOption(ChannelOptions.recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 1024, initial: 16 * 1024, maximum: 1024 * 1024))
             .childChannelInitializer { [unowned self] channel in
@@ -368,6 +382,10 @@ public final class Server {
             stats.clientRecentMaxOutputBuffer = 0
         }
     }
+}
+
+extension ServerBootstrap {
+    func pipe(_ f: (ServerBootstrap) -> ServerBootstrap) -> ServerBootstrap { f(self) }
 }
 
 public struct ServerStartError: Error, CustomStringConvertible {
