@@ -369,9 +369,10 @@ public final class Server {
         if pauseEndMs > 0 && now >= pauseEndMs { unpause() }
         let timeoutSeconds = config.int("timeout")
         if timeoutSeconds > 0 {
-            for h in handlers.values where !h.session.isMonitor {
-                if now - h.session.lastInteractionMs > timeoutSeconds * 1000 && h.session.watched.isEmpty || (now - h.session.lastInteractionMs > timeoutSeconds * 1000 && !h.session.inMulti) {
-                    logger.debug("Closing idle client")
+            // Like Redis's clientsCronHandleTimeout: blocked and MONITOR clients are exempt.
+            for h in handlers.values where !h.session.isMonitor && !h.session.isBlocked {
+                if now - h.session.lastInteractionMs > timeoutSeconds * 1000 {
+                    logger.info("Closing idle client")
                     h.closeNow()
                 }
             }

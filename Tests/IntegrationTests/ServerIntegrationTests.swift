@@ -277,6 +277,19 @@ final class ServerIntegrationTests: XCTestCase {
         XCTAssertEqual(try b.command("CLIENT", "KILL", "ID", "99999"), ":0\r\n")
     }
 
+    func testIdleClientIsClosedAfterTimeout() throws {
+        let s = try start(["--timeout", "1"])
+        let idle = try s.connect(), monitor = try s.connect()
+        XCTAssertEqual(try idle.command("PING"), "+PONG\r\n")
+        XCTAssertEqual(try monitor.command("MONITOR"), "+OK\r\n")
+        usleep(2_300_000)
+        XCTAssertTrue(idle.isClosedByPeer())
+        let fresh = try s.connect()
+        XCTAssertEqual(try fresh.command("PING"), "+PONG\r\n")
+        // The monitor is exempt and sees the fresh client's command.
+        XCTAssertTrue(String(decoding: try monitor.readReply(), as: UTF8.self).hasSuffix("\"PING\"\r\n"))
+    }
+
     func testMaxclientsRefusesTheNextConnection() throws {
         let s = try start(["--maxclients", "2"])
         let a = try s.connect(), b = try s.connect()
