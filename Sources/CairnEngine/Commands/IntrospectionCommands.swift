@@ -73,10 +73,10 @@ extension Engine {
             c.reply.arrayHeader(names.count)
             for n in names.sorted() { c.reply.bulk(n) }
         }
-        sub("getkeys", -3, "Extracts the key names from an arbitrary command.") { c in
+        sub("getkeys", -4, "Extracts the key names from an arbitrary command.") { c in
             c.getKeys(withFlags: false)
         }
-        sub("getkeysandflags", -3, "Extracts the key names and access flags for an arbitrary command.") { c in
+        sub("getkeysandflags", -4, "Extracts the key names and access flags for an arbitrary command.") { c in
             c.getKeys(withFlags: true)
         }
         sub("help", 2, "Returns helpful text about the different subcommands.") { c in
