@@ -28,6 +28,25 @@ public struct EngineConfig {
     public var lazyfreeLazyExpire = false
     /// Objects bigger than this many elements/bytes are freed off the loop when lazy.
     public var lazyfreeThreshold = 64
+    /// RDB version of DUMP payloads (rdb-version) and whether their strings may be
+    /// LZF-compressed (rdbcompression other than no); see Snapshot/DumpRestore.swift.
+    public var rdbVersion = 10
+    public var rdbCompressStrings = true
+    /// lazyfree-lazy-server-del: deletions the server decides (SPOP of a whole set) are
+    /// propagated as UNLINK instead of DEL.
+    public var lazyfreeLazyServerDel = false
+    // Collection encodings (Redis 7.0's config names and defaults; see Values/*.swift).
+    /// hash-max-listpack-entries / hash-max-listpack-value
+    public var hashMaxListpackEntries = 512
+    public var hashMaxListpackValue = 64
+    /// set-max-intset-entries
+    public var setMaxIntsetEntries = 512
+    /// zset-max-listpack-entries / zset-max-listpack-value
+    public var zsetMaxListpackEntries = 128
+    public var zsetMaxListpackValue = 64
+    /// list-max-listpack-size: quicklist node size used when lists are written to RDB
+    /// (negative: -1…-5 → 4…64 KiB per node; positive: elements per node).
+    public var listMaxListpackSize = -2
     public init() {}
 }
 
@@ -87,9 +106,19 @@ public final class Engine {
     public var debugAllowed: (ClientSession) -> Bool = { _ in true }
     /// DEBUG subcommands the server implements (RELOAD, ...); returns true when handled.
     public var serverDebugHandler: ((inout CommandCall, String) -> Bool)?
+    /// Refuses commands before they run or are queued (MISCONF while snapshots fail); returns
+    /// the error text. Set by the server only while it refuses something, so normally nil.
+    public var commandGate: ((ClientSession, CommandSpec) -> String?)?
+    /// Called before a database's whole contents change at once (FLUSHDB/FLUSHALL, SWAPDB, a
+    /// full load), with its index or nil for all: a running snapshot saves what is left first.
+    public var willReplaceDatabaseContents: ((Int?) -> Void)?
+    /// True inside a command run by another (EXEC): a snapshot must not cut there.
+    public var isNestedCall: Bool { callDepth > 1 }
 
     public var rng = SystemRandomNumberGenerator()
     private var expireCursorDB = 0
+    /// Clients waiting in BLPOP & co (Commands/Blocking.swift).
+    public let blocking = BlockingRegistry()
 
     public init(config: EngineConfig = EngineConfig(), seed: SipHashSeed = .random(),
                 clock: @escaping () -> Int64 = Engine.wallClockMs) {
@@ -127,6 +156,8 @@ public final class Engine {
     }
 
     public func disconnect(_ client: ClientSession) {
+        blocking.remove(client)
+        blocking.pendingNotifications.removeAll { $0 === client }
         unwatchAll(client)
         client.multiQueue = []
         clients[client.id] = nil
@@ -188,6 +219,18 @@ public final class Engine {
             rejectCommand(client, message)
             return
         }
+        if let gate = commandGate, let refusal = gate(client, target) {
+            target.stats.rejectedCalls += 1
+            if target.name == "exec" && target.parent == nil && client.inMulti {
+                endMulti(client)
+                let abort = "EXECABORT Transaction discarded because of: " + refusal
+                countError(abort)
+                client.reply.error(abort)
+                return
+            }
+            rejectCommand(client, refusal)
+            return
+        }
         if client.inMulti && !target.flags.contains(.runsInMulti) {
             if target.flags.contains(.noMulti) {
                 target.stats.rejectedCalls += 1
@@ -239,7 +282,10 @@ public final class Engine {
                            ms: elapsed / 1000, now: nowMs / 1000)
         }
         callDepth -= 1
-        if callDepth == 0 { flushEffects() }
+        if callDepth == 0 {
+            flushEffects()
+            afterTopLevelCommand()   // serve blocked clients whose keys became ready
+        }
     }
 
     /// Adds an effect record to the current call's batch.
@@ -326,6 +372,7 @@ public final class Engine {
     /// lazy or active expiry) has not changed as far as the transaction can tell: as in Redis's
     /// touchWatchedKey, that clears the watch's expired mark instead of failing the EXEC.
     public func keyModified(_ db: Int, _ key: Bytes) {
+        if !blocking.isEmpty { blocking.signal(db, key) }
         if watchers.isEmpty { return }
         let probe = WatchedKey(db: db, key: key)
         guard let list = watchers[probe] else { return }
@@ -374,14 +421,18 @@ public final class Engine {
     // MARK: databases
 
     public func swapDatabases(_ a: Int, _ b: Int) {
+        willReplaceDatabaseContents?(a)
+        willReplaceDatabaseContents?(b)
         touchAllWatched(db: a, emptied: databases[a], replacedWith: databases[b])
         touchAllWatched(db: b, emptied: databases[b], replacedWith: databases[a])
         databases[a].swapContents(with: databases[b])
+        signalSwappedDatabases(a, b)
     }
 
     /// Empties one database (or all when nil). Returns the number of keys removed.
     @discardableResult
     public func flush(db: Int?, async: Bool) -> Int {
+        willReplaceDatabaseContents?(db)
         var removed = 0
         let targets = db.map { [$0] } ?? Array(0..<databases.count)
         var detached: [AnyObject] = []
@@ -397,6 +448,7 @@ public final class Engine {
 
     /// Replaces every database (a full load); used by snapshot loading.
     public func replaceDatabases(_ new: [Database]) {
+        willReplaceDatabaseContents?(nil)
         let old = databases
         databases = new
         lazyFree(old.flatMap { $0.takeAll() })
@@ -416,6 +468,7 @@ public final class Engine {
             if db.keys.isRehashing { _ = db.keys.rehashFor(milliseconds: 1, now: { Engine.monotonicMicros() / 1000 }) }
             if db.volatile.isRehashing { _ = db.volatile.rehashFor(milliseconds: 1, now: { Engine.monotonicMicros() / 1000 }) }
         }
+        handleBlockedClients()
     }
 
     /// Redis's adaptive active expiry: sample 20 volatile keys per database, delete the

@@ -248,3 +248,29 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+
+extension Array where Element == UInt8 {
+    /// `count` zero bytes, filled with memset (a client can ask for 512 MB with SETRANGE or
+    /// SETBIT; element-by-element initialisation would take minutes in a debug build).
+    public static func zeros(_ count: Int) -> [UInt8] {
+        precondition(count >= 0)
+        return [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
+            if count > 0 { memset(buffer.baseAddress!, 0, count) }
+            initialized = count
+        }
+    }
+
+    /// Grows the array with zero bytes to `newCount` (no-op when already that long).
+    public mutating func zeroExtend(to newCount: Int) {
+        guard newCount > count else { return }
+        let old = count
+        let grown = [UInt8](unsafeUninitializedCapacity: newCount) { buffer, initialized in
+            withUnsafeBytes { src in
+                if old > 0 { memcpy(buffer.baseAddress!, src.baseAddress!, old) }
+            }
+            memset(buffer.baseAddress! + old, 0, newCount - old)
+            initialized = newCount
+        }
+        self = grown
+    }
+}

@@ -65,6 +65,13 @@ public final class Server {
     private var tickScheduled = false
     /// Work run once per tick after all reads and before replies are flushed.
     public var tickSteps: [() -> Void] = []
+    /// Work run by every cron (hz times a second) after the engine's: save points, ...
+    public var cronSteps: [() -> Void] = []
+    /// Runs first on SHUTDOWN and SIGTERM/SIGINT with SHUTDOWN's SAVE (true) / NOSAVE (false)
+    /// choice (nil: neither) and FORCE; returns an error text to refuse (the final save failed).
+    public var beforeShutdown: ((_ save: Bool?, _ force: Bool) -> String?)?
+    /// SAVE/BGSAVE/LASTSAVE, save points, the start-up load (Persistence/RDBPersistence.swift).
+    public private(set) var persistence: RDBPersistence!
 
     public var stats = ServerStats()
     var opsMetric = InstantaneousMetric()
@@ -101,6 +108,7 @@ public final class Server {
         wireConfigHooks()
         wireEngineHooks()
         registerServerCommands()
+        persistence = RDBPersistence(server: self)
     }
 
     /// Copies every engine-relevant parameter into the engine (start-up and CONFIG SET).
@@ -162,6 +170,8 @@ public final class Server {
         if !dir.isEmpty && chdir(dir) != 0 {
             throw SysError(call: "chdir", errno: errno, path: dir)
         }
+        // Before any listener exists: no client sees a half-loaded dataset.
+        try persistence.loadAtStartup()
         if let err = rebind(addresses: config["bind"], port: Int(config.int("port"))) {
             throw ServerStartError(message: err)
         }
@@ -243,9 +253,15 @@ public final class Server {
         try? group.syncShutdownGracefully()
     }
 
-    /// Stops accepting, closes every client and completes `waitForShutdown`.
-    func shutdown(reason: String) {
+    /// Stops accepting, closes every client and completes `waitForShutdown`. Returns false
+    /// when `beforeShutdown` refused (the final save failed and not FORCE): the server runs on.
+    @discardableResult
+    func shutdown(reason: String, save: Bool? = nil, force: Bool = false) -> Bool {
         logger.notice("\(reason)")
+        if let hook = beforeShutdown, let refusal = hook(save, force) {
+            logger.warning("\(refusal)")
+            return false
+        }
         cronTask?.cancel()
         for ch in listeners { ch.close(promise: nil) }
         for h in handlers.values { h.closeNow() }
@@ -253,6 +269,7 @@ public final class Server {
         if !unixPath.isEmpty { try? Sys.shared.unlink(unixPath) }
         logger.notice("Redis is now ready to exit, bye bye...")
         shutdownPromise.succeed(())
+        return true
     }
 
     // MARK: clients
@@ -362,6 +379,7 @@ public final class Server {
     private func cron() {
         let now = Engine.wallClockMs()
         engine.cron()
+        for step in cronSteps { step() }
         cronLoops += 1
         opsMetric.record(value: engine.stats.totalCommands, nowMs: now)
         inputMetric.record(value: stats.netInputBytes, nowMs: now)

@@ -44,8 +44,10 @@ final class CommandFuzzTests: XCTestCase {
         let engine = Engine()
         let client = engine.connect()
         let names = engine.commands.all.map { $0.name }.filter { !Self.skipped.contains($0) }.sorted()
-        var rng = SeededRNG(state: 0xC0FFEE)
-        let deadline = Date().addingTimeInterval(6)
+        // CAIRN_FUZZ_SEED / CAIRN_FUZZ_SECONDS run a longer or different search (tools/soak).
+        let env = ProcessInfo.processInfo.environment
+        var rng = SeededRNG(state: env["CAIRN_FUZZ_SEED"].flatMap { UInt64($0) } ?? 0xC0FFEE)
+        let deadline = Date().addingTimeInterval(env["CAIRN_FUZZ_SECONDS"].flatMap { Double($0) } ?? 6)
         var executed = 0
         while Date() < deadline {
             let spec = engine.commands.lookup(Bytes(names[Int(rng.next() % UInt64(names.count))]))!
@@ -55,8 +57,12 @@ final class CommandFuzzTests: XCTestCase {
                 argv.append(Bytes(subs[Int(rng.next() % UInt64(subs.count))]))
             }
             for _ in 0..<Int(rng.next() % 7) { argv.append(randomArg(&rng)) }
+            let started = Date()
             engine.execute(client, argv)
             let reply = client.reply.take()
+            // A hang detector, not a performance threshold: no command on a small dataset
+            // may run for seconds (huge client-supplied counts must be refused or bounded).
+            XCTAssertLessThan(Date().timeIntervalSince(started), 2, "slow: \(argv.map { $0.debugText })")
             XCTAssertTrue(isCompleteRESP(reply), "malformed reply to \(argv.map { $0.debugText })")
             if client.inMulti && rng.next() % 10 == 0 { engine.execute(client, [Bytes("EXEC")]); _ = client.reply.take() }
             if rng.next() % 500 == 0 { engine.execute(client, [Bytes("FLUSHALL")]); _ = client.reply.take() }

@@ -545,6 +545,39 @@ final class KeyspaceCommandTests: XCTestCase {
         XCTAssertEqual(seen, Set(stride(from: 0, to: 200, by: 2).map { "even:\($0)" }))
     }
 
+    // MARK: statistics
+
+    /// keyspace_hits/keyspace_misses as Redis 7.0.15 counted them for the same commands
+    /// (2/2, then 4/1); EXISTS, TYPE and OBJECT count without refreshing the access time.
+    func testReadsCountKeyspaceHitsAndMissesLikeRedis() {
+        let h = EngineHarness()
+        h.run(["SET", "k", "v"])
+        h.run(["EXISTS", "k", "nope"])
+        h.run(["TYPE", "k"])
+        h.run(["TYPE", "nope"])
+        XCTAssertEqual(h.engine.stats.keyspaceHits, 2)
+        XCTAssertEqual(h.engine.stats.keyspaceMisses, 2)
+        h.engine.stats = EngineStats()
+        h.run(["TOUCH", "k", "nope"])
+        h.run(["STRLEN", "k"])
+        h.run(["TTL", "k"])
+        h.run(["OBJECT", "ENCODING", "k"])
+        XCTAssertEqual(h.engine.stats.keyspaceHits, 4)
+        XCTAssertEqual(h.engine.stats.keyspaceMisses, 1)
+    }
+
+    func testExistsTypeAndObjectLeaveTheIdleTimeAlone() {
+        let h = EngineHarness()
+        h.run(["SET", "k", "v"])
+        h.advance(10_000)
+        h.run(["EXISTS", "k"])
+        h.run(["TYPE", "k"])
+        h.run(["OBJECT", "ENCODING", "k"])
+        h.expect(["OBJECT", "IDLETIME", "k"], ":10\r\n")
+        h.run(["GET", "k"])
+        h.expect(["OBJECT", "IDLETIME", "k"], ":0\r\n")
+    }
+
     // MARK: binary keys
 
     func testKeysAreBytesNotStrings() {

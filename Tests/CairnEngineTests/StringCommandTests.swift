@@ -614,7 +614,65 @@ final class StringCommandTests: XCTestCase {
         h.expect(["INCRBYFLOAT", "u", "1.7976931348623157e308"], "$309\r\n359538626972463139991842093548208868096772893888658356970628841530353257046248792709403737216774171128857586838851041378617416726902272110715794556052955234146997955372576789671236326588091188869859074894581254961338834769297758245552436667197907705664206565009503223382416235440319971852753604933726679072768\r\n")
     }
 
+    /// Redis looks the key up before validating the time
+    func testGetexOnAMissingKeyIgnoresAnInvalidTime() {
+        let h = EngineHarness()
+        h.expect(["GETEX", "missing", "EX", "-100"], "$-1\r\n")
+        h.expect(["GETEX", "missing", "PX", "abc"], "$-1\r\n")
+        h.expect(["SET", "k", "v"], "+OK\r\n")
+        h.expect(["GETEX", "k", "EX", "-100"], "-ERR invalid expire time in 'getex' command\r\n")
+        h.expect(["GETEX", "k", "PX", "abc"], "-ERR value is not an integer or out of range\r\n")
+        h.expect(["TTL", "k"], ":-1\r\n")
+    }
+
+    func testAppendToAMissingKeyStoresTheValueAsSetWould() {
+        let h = EngineHarness()
+        h.expect(["APPEND", "n", "123"], ":3\r\n")
+        h.expect(["OBJECT", "ENCODING", "n"], "$3\r\nint\r\n")
+        h.expect(["APPEND", "s", "abc"], ":3\r\n")
+        h.expect(["OBJECT", "ENCODING", "s"], "$6\r\nembstr\r\n")
+    }
+
 
     // END RECORDED
+
+    // MARK: in-place updates
+
+    /// The address of the heap buffer holding a string value (nil when stored inline).
+    func bufferAddress(_ h: EngineHarness, _ key: String) -> UnsafeRawPointer? {
+        guard let e = h.engine.database(0).find(Bytes(key)), case .string(let b) = e.value else { return nil }
+        return b.withUnsafeBytes { $0.baseAddress }
+    }
+
+    /// APPEND and SETRANGE change a big value in its buffer; copying it on every call would make
+    /// building a string by appends quadratic (Redis's APPEND is amortised O(1)).
+    func testAppendAndSetrangeChangeABigValueInPlace() {
+        let h = EngineHarness()
+        h.send([Bytes("SET"), Bytes("k"), Bytes(array: [UInt8](repeating: 0x61, count: 4 << 20))])
+        var buffers = Set<UnsafeRawPointer?>()
+        for i in 0..<20 {
+            h.expect(["SETRANGE", "k", "\(i * 1000)", "xyz"], ":4194304\r\n")
+            buffers.insert(bufferAddress(h, "k"))
+        }
+        XCTAssertEqual(buffers.count, 1, "SETRANGE inside the value never moves it")
+        buffers = []
+        for i in 0..<20 {
+            h.expect(["APPEND", "k", "z"], ":\(4_194_305 + i)\r\n")
+            buffers.insert(bufferAddress(h, "k"))
+        }
+        XCTAssertLessThanOrEqual(buffers.count, 2, "at most one reallocation to grow the capacity")
+        h.expect(["GETRANGE", "k", "0", "3"], "$4\r\nxyza\r\n")
+        h.expect(["GETRANGE", "k", "-3", "-1"], "$3\r\nzzz\r\n")
+        h.expect(["STRLEN", "k"], ":4194324\r\n")
+    }
+
+    func testAppendAndSetrangeOnAnIntegerValueWorkOnItsText() {
+        let h = EngineHarness()
+        h.expect(["SET", "n", "12"], "+OK\r\n")
+        h.expect(["APPEND", "n", "3"], ":3\r\n")
+        h.expect(["SETRANGE", "n", "0", "9"], ":3\r\n")
+        h.expect(["GET", "n"], "$3\r\n923\r\n")
+        h.expect(["INCR", "n"], ":924\r\n")
+    }
 
 }

@@ -330,6 +330,17 @@ final class TransactionTests: XCTestCase {
         h.expect(["EXEC"], "*1\r\n+PONG\r\n")
     }
 
+    /// only MULTI, EXEC, DISCARD and WATCH run at once inside MULTI
+    func testUnwatchInsideMultiIsQueued() {
+        let h = EngineHarness()
+        h.expect(["WATCH", "k"], "+OK\r\n")
+        h.expect(["MULTI"], "+OK\r\n")
+        h.expect(["UNWATCH"], "+QUEUED\r\n")
+        h.expect(client: 1, ["SET", "k", "changed"], "+OK\r\n")
+        h.expect(["GET", "k"], "+QUEUED\r\n")
+        h.expect(["EXEC"], "*-1\r\n")
+    }
+
 
     // END RECORDED
 }

@@ -32,6 +32,9 @@ extension CommandCall {
         switch e.value {
         case .string(let b): return .found(e, b)
         case .int(let v): return .found(e, Bytes(v))
+        default:
+            wrongType()
+            return nil
         }
     }
 }

@@ -134,7 +134,7 @@ extension CommandCall {
         let mask = UInt8(0x80) >> UInt8(offset & 7)
         switch target {
         case .missing:
-            var a = [UInt8](repeating: 0, count: byte + 1)
+            var a = [UInt8].zeros(byte + 1)
             if on == 1 { a[byte] = mask }
             setKey(argv[1], .string(Bytes(array: a)))
             reply.integer(0)
@@ -149,7 +149,7 @@ extension CommandCall {
                 return
             }
             var a = takeBitmapBytes(e)
-            if a.count <= byte { a.append(contentsOf: repeatElement(0, count: byte + 1 - a.count)) }
+            a.zeroExtend(to: byte + 1)
             if on == 1 { a[byte] |= mask } else { a[byte] &= ~mask }
             e.value = .string(Bytes(array: a))
             touched(e)
@@ -366,7 +366,7 @@ extension CommandCall {
             reply.integer(0)
             return
         }
-        var result = [UInt8](repeating: 0, count: maxLength)
+        var result = [UInt8].zeros(maxLength)
         result.withUnsafeMutableBytes { out in
             sources[0].withUnsafeBytes { first in
                 for i in 0..<first.count { out[i] = op == .not ? ~first[i] : first[i] }
@@ -565,7 +565,7 @@ extension CommandCall {
         let entry: KeyEntry
         switch target {
         case .missing:
-            bytes = [UInt8](repeating: 0, count: needed)
+            bytes = [UInt8].zeros(needed)
             grown = true
             entry = KeyEntry(key: argv[1], value: .string(Bytes()), clock: engine.lruClock)
             db.add(entry)
@@ -573,7 +573,7 @@ extension CommandCall {
             entry = e
             bytes = takeBitmapBytes(e)
             if bytes.count < needed {
-                bytes.append(contentsOf: repeatElement(0, count: needed - bytes.count))
+                bytes.zeroExtend(to: needed)
                 grown = true
             }
         }

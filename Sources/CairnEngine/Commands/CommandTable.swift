@@ -102,6 +102,8 @@ public final class CommandSpec {
         switch group {
         case "string": out.append("@string")
         case "bitmap": out.append("@bitmap")
+        case "generic" where name == "sort" || name == "sort_ro":
+            out += ["@set", "@sortedset", "@list", "@dangerous"]   // as Redis's SORT
         case "generic": out.append("@keyspace")
         case "transactions": out.append("@transaction")
         case "connection": out.append("@connection")

@@ -21,12 +21,12 @@ extension Engine {
 
         reg("exists", -2, [.readonly, .fast], (1, -1, 1), "Determines whether one or more keys exist.", complexity: "O(N) where N is the number of keys to check.") { c in
             var n = 0
-            for key in c.argv.dropFirst() where key.withUnsafeBytes({ c.engine.lookup(c.db, $0) }) != nil { n += 1 }
+            for key in c.argv.dropFirst() where c.lookupReadNoTouch(key) != nil { n += 1 }
             c.reply.integer(n)
         }
 
         reg("type", 2, [.readonly, .fast], (1, 1, 1), "Determines the type of value stored at a key.") { c in
-            if let e = c.lookupWrite(c.argv[1]) { c.reply.simple(e.value.typeName) } else { c.reply.simple("none") }
+            if let e = c.lookupReadNoTouch(c.argv[1]) { c.reply.simple(e.value.typeName) } else { c.reply.simple("none") }
         }
 
         reg("rename", 3, [.write], (1, 2, 1), "Renames a key and overwrites the destination.") { c in
@@ -184,14 +184,26 @@ extension Value {
     public func deepCopy() -> Value {
         switch self {
         case .string, .int: return self
+        case .hash(let h): return .hash(h.copy())
+        case .list(let l): return .list(l.copy())
+        case .set(let s): return .set(s.copy())
+        case .zset(let z): return .zset(z.copy())
         }
     }
 }
 
 extension CommandCall {
+    /// A live key for reading that leaves its access time alone (Redis's LOOKUP_NOTOUCH, used
+    /// by EXISTS, TYPE and OBJECT): it still counts a keyspace hit or miss, as Redis does.
+    func lookupReadNoTouch(_ key: Bytes) -> KeyEntry? {
+        let e = key.withUnsafeBytes { engine.lookup(db, $0) }
+        if e != nil { engine.stats.keyspaceHits += 1 } else { engine.stats.keyspaceMisses += 1 }
+        return e
+    }
+
     /// OBJECT subcommands look the key up without touching its access time.
     mutating func objectLookup() -> KeyEntry? {
-        guard let e = argv[2].withUnsafeBytes({ engine.lookup(db, $0) }) else {
+        guard let e = lookupReadNoTouch(argv[2]) else {
             reply.null()
             return nil
         }

@@ -155,7 +155,7 @@ struct LCSTable {
     /// Walks back from the end, returning the LCS and its runs of at least `minMatchLength`
     /// bytes (0: all), last run first.
     func walkBack(minMatchLength: Int64) -> (subsequence: [UInt8], matches: [Match]) {
-        var out = [UInt8](repeating: 0, count: Int(length))
+        var out = [UInt8].zeros(Int(length))
         var matches: [Match] = []
         var next = out.count
         var run: Match? = nil

@@ -10,6 +10,8 @@ extension Engine {
         registerServerCommands()
         registerTransactionCommands()
         registerIntrospectionCommands()
+        registerCollectionCommands()
+        registerDumpRestoreCommands()
     }
 
     func registerServerCommands() {

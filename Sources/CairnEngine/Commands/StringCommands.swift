@@ -20,6 +20,7 @@ extension Engine {
             switch e.value {
             case .string(let b): c.reply.bulk(b)
             case .int(let v): c.reply.bulk(integerText: v)
+            default: c.wrongType()
             }
         }
 
@@ -71,6 +72,7 @@ extension Engine {
                 switch e.value {
                 case .string(let b): c.reply.bulk(b)
                 case .int(let v): c.reply.bulk(integerText: v)
+                default: c.reply.null()   // MGET answers nil for a key of another type
                 }
             }
         }
@@ -101,20 +103,25 @@ extension Engine {
         }
 
         reg("append", 3, rw, (1, 1, 1), "Appends a string to the value of a key. Creates the key if it doesn't exist.", since: "2.0.0") { c in
-            guard let found = c.stringValue(c.argv[1], forWrite: true) else { return }
-            switch found {
-            case .missing:
-                c.setKey(c.argv[1], .string(c.argv[2]))
+            let e: KeyEntry
+            switch c.stringValue(c.argv[1], forWrite: true) {
+            case nil: return
+            case .missing?:
+                // A new key gets the value as SET would store it ("123" is int-encoded).
+                c.setKey(c.argv[1], .string(compacting: c.argv[2]))
                 c.reply.integer(c.argv[2].count)
-            case .found(let e, var b):
-                guard c.checkStringLength(b.count, adding: c.argv[2].count) else { return }
-                c.db.keys.willMutate(entryKey: e)
-                e.value = .string(.init())   // release our reference so the append is in place
-                b.append(c.argv[2])
-                e.value = .string(b)
-                c.touched(e)
-                c.reply.integer(b.count)
+                return
+            case .found(let entry, let current)?:
+                guard c.checkStringLength(current.count, adding: c.argv[2].count) else { return }
+                e = entry
             }
+            // The lookup's copy of the bytes is gone with the switch, so after takeStringBytes
+            // ours is the only reference and the append is amortised O(1), not a full copy.
+            var b = c.takeStringBytes(e)
+            b.append(c.argv[2])
+            e.value = .string(b)
+            c.touched(e)
+            c.reply.integer(b.count)
         }
 
         reg("strlen", 2, [.readonly, .fast], (1, 1, 1), "Returns the length of a string value.", since: "2.2.0") { c in
@@ -144,31 +151,36 @@ extension Engine {
             guard let offset = c.int(2) else { return }
             guard offset >= 0 else { c.error("ERR offset is out of range"); return }
             let value = c.argv[3]
-            guard let found = c.stringValue(c.argv[1], forWrite: true) else { return }
-            switch found {
-            case .missing:
+            let e: KeyEntry
+            switch c.stringValue(c.argv[1], forWrite: true) {
+            case nil: return
+            case .missing?:
                 if value.isEmpty { c.reply.integer(0); return }
                 guard c.checkStringLength(Int(min(offset, Int64(Int32.max) * 1024)), adding: value.count) else { return }
-                var a = [UInt8](repeating: 0, count: Int(offset))
+                var a = [UInt8].zeros(Int(offset))
                 a.append(contentsOf: value.array)
                 c.setKey(c.argv[1], .string(Bytes(array: a)))
                 c.reply.integer(a.count)
-            case .found(let e, var b):
-                if value.isEmpty { c.reply.integer(b.count); return }
+                return
+            case .found(let entry, let current)?:
+                if value.isEmpty { c.reply.integer(current.count); return }
                 guard c.checkStringLength(Int(min(offset, Int64(Int32.max) * 1024)), adding: value.count) else { return }
-                c.db.keys.willMutate(entryKey: e)
-                e.value = .string(.init())
-                let off = Int(offset)
-                b.withMutableArray { a in
-                    if a.count < off + value.count { a.append(contentsOf: repeatElement(0, count: off + value.count - a.count)) }
-                    value.withUnsafeBytes { src in
-                        for i in 0..<src.count { a[off + i] = src[i] }
+                e = entry
+            }
+            // As in APPEND: ours is the only reference, so the overwrite is in place.
+            var b = c.takeStringBytes(e)
+            let off = Int(offset)
+            b.withMutableArray { a in
+                a.zeroExtend(to: off + value.count)
+                value.withUnsafeBytes { src in
+                    a.withUnsafeMutableBytes { dst in
+                        dst.baseAddress!.advanced(by: off).copyMemory(from: src.baseAddress!, byteCount: src.count)
                     }
                 }
-                e.value = .string(b)
-                c.touched(e)
-                c.reply.integer(b.count)
             }
+            e.value = .string(b)
+            c.touched(e)
+            c.reply.integer(b.count)
         }
 
         reg("incr", 2, rw.union(.fast), (1, 1, 1), "Increments the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.") { c in
@@ -210,6 +222,16 @@ extension Engine {
 }
 
 extension CommandCall {
+    /// Moves a string entry's bytes out (an integer becomes its decimal text), leaving the entry
+    /// holding an empty string until the caller stores the result back. With no other copy
+    /// alive, the caller's mutation of the returned bytes happens in place.
+    func takeStringBytes(_ e: KeyEntry) -> Bytes {
+        db.keys.willMutate(entryKey: e)
+        let b = e.value.stringBytes ?? Bytes()
+        e.value = .string(Bytes())
+        return b
+    }
+
     /// Redis's checkStringLength: the result must not exceed proto-max-bulk-len.
     mutating func checkStringLength(_ current: Int, adding: Int) -> Bool {
         let (total, overflow) = current.addingReportingOverflow(adding)
@@ -239,6 +261,9 @@ extension CommandCall {
         case .string(let b):
             guard let v = b.withUnsafeBytes({ parseInt64($0) }) else { notInteger(); return }
             current = v
+        default:
+            wrongType()
+            return
         }
         let (sum, overflow) = current.addingReportingOverflow(delta)
         if overflow { error("ERR increment or decrement would overflow"); return }
@@ -330,13 +355,15 @@ extension CommandCall {
             else { syntaxError(); return }
             i += 1
         }
+        // As in Redis's getexCommand, the key is looked up before the time is validated: a
+        // missing key answers nil even when the time is invalid.
+        guard let found = stringValue(argv[1], forWrite: true) else { return }
+        guard case .found(let e, let b) = found else { reply.null(); return }
         var at: Int64? = nil
         if let (arg, unit) = expiry {
             guard let ms = absoluteExpiry(arg, unit: unit, command: "getex") else { return }
             at = ms
         }
-        guard let found = stringValue(argv[1], forWrite: true) else { return }
-        guard case .found(let e, let b) = found else { reply.null(); return }
         reply.bulk(b)
         if let at {
             if at <= engine.nowMs {

@@ -27,7 +27,36 @@ public enum Digest {
         switch v {
         case .string(let b): return [0] + b.array
         case .int(let i): return [0] + Array(String(i).utf8)
+        case .list(let l):
+            var out: [UInt8] = [1]
+            for e in l.elements { appendLengthPrefixed(e, to: &out) }
+            return out
+        case .set(let s):
+            var out: [UInt8] = [2]
+            for m in s.members.sorted() { appendLengthPrefixed(m, to: &out) }
+            return out
+        case .zset(let z):
+            var out: [UInt8] = [3]
+            for (m, score) in z.elements {
+                appendLengthPrefixed(m, to: &out)
+                withUnsafeBytes(of: score.bitPattern.littleEndian) { out += $0 }
+            }
+            return out
+        case .hash(let h):
+            var out: [UInt8] = [4]
+            for (f, v) in h.pairs.sorted(by: { $0.field < $1.field }) {
+                appendLengthPrefixed(f, to: &out)
+                appendLengthPrefixed(v, to: &out)
+            }
+            return out
         }
+    }
+
+    /// Length, then bytes: keeps element boundaries in the canonical form (order-independent
+    /// types are sorted first, so two encodings of the same set hash alike).
+    private static func appendLengthPrefixed(_ b: Bytes, to out: inout [UInt8]) {
+        withUnsafeBytes(of: Int64(b.count).littleEndian) { out += $0 }
+        b.withUnsafeBytes { out += $0 }
     }
 
     public static func value(_ v: Value) -> Value160 { hash(canonical(v)) }

@@ -48,6 +48,7 @@ public enum MemoryAccounting {
         switch e.value {
         case .string(let b): total += bytesBytes(b)
         case .int: break
+        case .hash, .list, .set, .zset: total += e.value.memoryBytes
         }
         if e.hasExpiry { total += 64 + 8 }   // VolatileNode + its slot
         return total

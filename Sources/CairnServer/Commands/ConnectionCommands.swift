@@ -107,15 +107,22 @@ extension Server {
 
         reg(CommandSpec("shutdown", arity: -1, flags: [.admin, .noscript, .loading, .stale, .noMulti, .allowBusy], group: "server",
                         summary: "Synchronously saves the database(s) to disk and shuts down the Redis server.", since: "1.0.0") { [unowned self] c in
-            var abort = false
+            var abort = false, nosave = false, save = false, force = false
             for a in c.argv.dropFirst() {
-                if a.isKeyword("nosave") || a.isKeyword("save") || a.isKeyword("now") || a.isKeyword("force") { continue }
+                if a.isKeyword("nosave") { nosave = true; continue }
+                if a.isKeyword("save") { save = true; continue }
+                if a.isKeyword("force") { force = true; continue }
+                if a.isKeyword("now") { continue }
                 if a.isKeyword("abort") { abort = true; continue }
                 c.syntaxError(); return
             }
+            if (abort && c.argv.count > 2) || (nosave && save) { c.syntaxError(); return }
             if abort { c.error("ERR No shutdown in progress."); return }
             c.propagateNothing()
-            self.shutdown(reason: "User requested shutdown...")
+            // The final save (RDBPersistence.prepareForShutdown) may refuse: the server runs on.
+            if !self.shutdown(reason: "User requested shutdown...", save: save ? true : (nosave ? false : nil), force: force) {
+                c.error("ERR Errors trying to SHUTDOWN. Check logs.")
+            }
         })
     }
 

@@ -120,10 +120,9 @@ extension Server {
         case "persistence":
             return ["# Persistence",
                     "loading:0",
-                    "async_loading:0",
-                    "rdb_changes_since_last_save:\(engine.dirty)",
-                    "rdb_bgsave_in_progress:0",
-                    "aof_enabled:0",
+                    "async_loading:0"]
+                + persistence.infoLines()
+                + ["aof_enabled:0",
                     "aof_rewrite_in_progress:0"]
         case "stats":
             return ["# Stats",

@@ -161,6 +161,15 @@ public final class ConfigRegistry {
             return parts.allSatisfy({ Int64($0) != nil && Int64($0)! >= 0 }) ? nil : "Invalid save parameters"
         }))
         add(ConfigParameter("appendonly", .bool, "no"))
+        // Snapshots (docs/operations/persistence.md). rdbcompression: lz4 (default) and zlib
+        // put the whole RDB stream in one standard container; lzf is Redis's own LZF strings
+        // in a plain RDB file, and Redis's "yes" means exactly that; no is a plain file.
+        add(ConfigParameter("rdbcompression", .enumeration(["lz4", "zlib", "lzf", "no", "yes"]), "lz4"))
+        add(ConfigParameter("rdbchecksum", .bool, "yes", mutable: false))
+        add(ConfigParameter("stop-writes-on-bgsave-error", .bool, "yes"))
+        add(ConfigParameter("rdb-del-sync-files", .bool, "no"))
+        add(ConfigParameter("rdb-version", .int(min: 10, max: 11, memory: false), "10"))
+        add(ConfigParameter("rdb-key-save-delay", .int(min: Int64(Int32.min), max: Int64(Int32.max), memory: false), "0"))
     }
 
     public func parameter(_ name: String) -> ConfigParameter? { byName[name.lowercased()] }

@@ -1,0 +1,177 @@
+// Hash values (HSET and friends).
+//
+// Two encodings, as in Redis 7.0, with Redis's names for OBJECT ENCODING:
+//
+//   listpack   field, value, field, value, … in one PackedList, in insertion order
+//              (HGETALL on a small hash answers in the order Redis does)
+//   hashtable  one HashField node per field in a HashTable (incremental rehash, random
+//              sampling for HRANDFIELD, reverse-binary HSCAN cursor)
+//
+// A hash starts packed and converts once, for good, when it would hold more than
+// hash-max-listpack-entries fields or a field or value longer than hash-max-listpack-value
+// bytes. It never converts back (Redis does not either, except when loading an RDB).
+
+public final class HashField: ChainedNode {
+    public let key: Bytes
+    public var value: Bytes
+    public var chainNext: HashField?
+
+    public init(key: Bytes, value: Bytes) {
+        self.key = key
+        self.value = value
+    }
+}
+
+/// The size limits of the compact encodings (from EngineConfig) and the hash seed for the
+/// tables the big encodings use.
+public struct CollectionLimits {
+    public var hashMaxListpackEntries: Int
+    public var hashMaxListpackValue: Int
+    public var setMaxIntsetEntries: Int
+    public var zsetMaxListpackEntries: Int
+    public var zsetMaxListpackValue: Int
+    public var seed: SipHashSeed
+
+    public init(_ config: EngineConfig, seed: SipHashSeed) {
+        hashMaxListpackEntries = config.hashMaxListpackEntries
+        hashMaxListpackValue = config.hashMaxListpackValue
+        setMaxIntsetEntries = config.setMaxIntsetEntries
+        zsetMaxListpackEntries = config.zsetMaxListpackEntries
+        zsetMaxListpackValue = config.zsetMaxListpackValue
+        self.seed = seed
+    }
+}
+
+public final class HashValue {
+    /// Pairs while packed (`table == nil`).
+    public private(set) var packed = PackedList()
+    /// The table once converted.
+    public private(set) var table: HashTable<HashField>?
+
+    public init() {}
+
+    public var count: Int { table?.count ?? packed.count / 2 }
+    public var isPacked: Bool { table == nil }
+    public var encodingName: String { table == nil ? "listpack" : "hashtable" }
+
+    public func get(_ field: Bytes) -> Bytes? {
+        if let t = table { return t.find(field)?.value }
+        guard let at = packed.find(field, stride: 2) else { return nil }
+        return packed.bytes(at: packed.next(after: at))
+    }
+
+    public func contains(_ field: Bytes) -> Bool {
+        if let t = table { return t.find(field) != nil }
+        return packed.find(field, stride: 2) != nil
+    }
+
+    /// Length of a field's value, 0 when missing (HSTRLEN).
+    public func valueLength(_ field: Bytes) -> Int {
+        if let t = table { return t.find(field)?.value.count ?? 0 }
+        guard let at = packed.find(field, stride: 2) else { return 0 }
+        return packed.entry(at: packed.next(after: at)).length
+    }
+
+    /// Converts to the table encoding ahead of adding elements longer than the packed limit
+    /// (Redis's hashTypeTryConversion, run on all of a command's arguments first).
+    public func convertIfAnyLonger(than maxValue: Int, _ items: ArraySlice<Bytes>, seed: SipHashSeed) {
+        guard table == nil else { return }
+        for b in items where b.count > maxValue {
+            convertToTable(seed: seed)
+            return
+        }
+    }
+
+    /// Sets `field` to `value`; returns true when the field is new.
+    @discardableResult
+    public func set(_ field: Bytes, _ value: Bytes, limits: CollectionLimits) -> Bool {
+        if table == nil && (field.count > limits.hashMaxListpackValue || value.count > limits.hashMaxListpackValue) {
+            convertToTable(seed: limits.seed)
+        }
+        if let t = table {
+            if let node = t.find(field) { node.value = value; return false }
+            t.insert(HashField(key: field, value: value))
+            return true
+        }
+        if let at = packed.find(field, stride: 2) {
+            packed.replace(at: packed.next(after: at), with: value)
+            return false
+        }
+        packed.append(field)
+        packed.append(value)
+        if packed.count / 2 > limits.hashMaxListpackEntries { convertToTable(seed: limits.seed) }
+        return true
+    }
+
+    /// Removes a field; returns whether it existed.
+    @discardableResult
+    public func remove(_ field: Bytes) -> Bool {
+        if let t = table {
+            guard t.remove(field) != nil else { return false }
+            t.shrinkIfNeeded()
+            return true
+        }
+        guard let at = packed.find(field, stride: 2) else { return false }
+        packed.remove(at: at, entries: 2)
+        return true
+    }
+
+    /// Visits every pair (insertion order while packed, table order after).
+    public func forEach(_ body: (Bytes, Bytes) -> Void) {
+        if let t = table {
+            t.forEach { body($0.key, $0.value) }
+            return
+        }
+        var offset = 0
+        while offset < packed.endOffset {
+            let valueAt = packed.next(after: offset)
+            body(packed.bytes(at: offset), packed.bytes(at: valueAt))
+            offset = packed.next(after: valueAt)
+        }
+    }
+
+    public var pairs: [(field: Bytes, value: Bytes)] {
+        var out: [(field: Bytes, value: Bytes)] = []
+        out.reserveCapacity(count)
+        forEach { out.append(($0, $1)) }
+        return out
+    }
+
+    /// One uniformly chosen pair (HRANDFIELD without a count); nil when empty.
+    public func randomPair<G: RandomNumberGenerator>(using rng: inout G) -> (field: Bytes, value: Bytes)? {
+        if let t = table {
+            guard let n = t.randomNode(using: &rng) else { return nil }
+            return (n.key, n.value)
+        }
+        guard count > 0 else { return nil }
+        let at = packed.offset(ofEntry: 2 * Int.random(in: 0..<count, using: &rng))
+        return (packed.bytes(at: at), packed.bytes(at: packed.next(after: at)))
+    }
+
+    public func convertToTable(seed: SipHashSeed) {
+        guard table == nil else { return }
+        let t = HashTable<HashField>(seed: seed)
+        forEach { t.insert(HashField(key: $0, value: $1)) }
+        table = t
+        packed.removeAll()
+    }
+
+    public func copy() -> HashValue {
+        let out = HashValue()
+        if let t = table {
+            let nt = HashTable<HashField>(seed: t.seed)
+            t.forEach { nt.insert(HashField(key: $0.key, value: $0.value)) }
+            out.table = nt
+        } else {
+            out.packed = packed
+        }
+        return out
+    }
+
+    /// An O(1) estimate (node objects of ~64 bytes plus inline field and value) for the
+    /// table encoding: lazy freeing asks this of every deleted value, so it must not walk.
+    public var memoryBytes: Int {
+        if let t = table { return t.bucketCount * 12 + t.count * 96 }
+        return packed.memoryBytes
+    }
+}

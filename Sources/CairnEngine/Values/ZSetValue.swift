@@ -1,0 +1,276 @@
+// Sorted-set values (ZADD and friends).
+//
+// Two encodings, with Redis 7.0's names:
+//
+//   listpack   member, score, member, score, … in one PackedList, kept sorted by
+//              (score, member); the score entry is the double's 8 bytes (little-endian).
+//   skiplist   a SkipList for order and rank plus a HashTable member → node for ZSCORE;
+//              the skip-list nodes are the table's entries.
+//
+// A sorted set is packed while it has at most zset-max-listpack-entries members, none longer
+// than zset-max-listpack-value bytes. It converts to the skip list when it outgrows that and
+// does not convert back. The STORE commands (ZUNIONSTORE, ZRANGESTORE, …) build their result
+// by inserting into a new value, so a small result is packed, as Redis's
+// zsetConvertToListpackIfNeeded makes it.
+//
+// Everything positional is expressed with 0-based ranks in ascending order, so a score or lex
+// range becomes a rank range once (O(log N) on the skip list) and ZRANGE, ZCOUNT,
+// ZREMRANGEBY* and the REV forms share one code path.
+
+public final class ZSetValue {
+    public private(set) var packed = PackedList()
+    var list: SkipList?
+    public private(set) var index: HashTable<ZSetNode>?
+
+    public init() {}
+
+    public var count: Int { list?.length ?? packed.count / 2 }
+    public var isPacked: Bool { list == nil }
+    public var encodingName: String { list == nil ? "listpack" : "skiplist" }
+
+    // MARK: packed helpers
+
+    @inline(__always)
+    static func scoreEntry(_ score: Double) -> Bytes {
+        var bits = score.bitPattern.littleEndian
+        return withUnsafeBytes(of: &bits) { Bytes($0) }
+    }
+
+    @inline(__always)
+    func packedScore(at offset: Int) -> Double {
+        packed.withPayload(at: offset) { raw in
+            Double(bitPattern: UInt64(littleEndian: raw.loadUnaligned(as: UInt64.self)))
+        }
+    }
+
+    /// Offsets of every member entry, in order (packed only).
+    private var packedOffsets: [Int] {
+        var out: [Int] = []
+        out.reserveCapacity(count)
+        var at = 0
+        while at < packed.endOffset {
+            out.append(at)
+            at = packed.next(after: packed.next(after: at))
+        }
+        return out
+    }
+
+    // MARK: lookups
+
+    public func score(_ member: Bytes) -> Double? {
+        if let index { return index.find(member)?.score }
+        guard let at = packed.find(member, stride: 2) else { return nil }
+        return packedScore(at: packed.next(after: at))
+    }
+
+    /// 0-based ascending rank of a member.
+    public func rank(_ member: Bytes) -> Int? {
+        if let list, let index {
+            guard let n = index.find(member) else { return nil }
+            return list.rank(of: n.score, member) - 1
+        }
+        var at = 0
+        var r = 0
+        while at < packed.endOffset {
+            if packed.withPayload(at: at, { member.equals($0) }) { return r }
+            at = packed.next(after: packed.next(after: at))
+            r += 1
+        }
+        return nil
+    }
+
+    /// The element at a 0-based ascending rank.
+    public func element(atRank r: Int) -> (member: Bytes, score: Double) {
+        if let list {
+            let n = list.node(atRank: r + 1)!
+            return (n.key, n.score)
+        }
+        let at = packed.offset(ofEntry: 2 * r)
+        return (packed.bytes(at: at), packedScore(at: packed.next(after: at)))
+    }
+
+    /// Visits the elements at ascending ranks `ranks`, from the low end or (reverse) the high.
+    public func forEach(ranks: Range<Int>, reverse: Bool = false, _ body: (Bytes, Double) -> Void) {
+        guard !ranks.isEmpty else { return }
+        if let list {
+            var node = list.node(atRank: (reverse ? ranks.upperBound - 1 : ranks.lowerBound) + 1)
+            var left = ranks.count
+            while let n = node, left > 0 {
+                body(n.key, n.score)
+                node = reverse ? n.backward : list.next(n)
+                left -= 1
+            }
+            return
+        }
+        if reverse {
+            let offsets = packedOffsets
+            for r in ranks.reversed() {
+                let at = offsets[r]
+                body(packed.bytes(at: at), packedScore(at: packed.next(after: at)))
+            }
+        } else {
+            var at = packed.offset(ofEntry: 2 * ranks.lowerBound)
+            for _ in ranks {
+                let scoreAt = packed.next(after: at)
+                body(packed.bytes(at: at), packedScore(at: scoreAt))
+                at = packed.next(after: scoreAt)
+            }
+        }
+    }
+
+    /// Every element in ascending order.
+    public var elements: [(member: Bytes, score: Double)] {
+        var out: [(member: Bytes, score: Double)] = []
+        out.reserveCapacity(count)
+        forEach(ranks: 0..<count) { out.append(($0, $1)) }
+        return out
+    }
+
+    /// The ranks of the elements whose scores fall in `range`.
+    public func ranks(in range: ScoreRange) -> Range<Int> {
+        if range.isEmpty { return 0..<0 }
+        let lo: Int, hi: Int
+        if let list {
+            lo = list.countPrefix { !range.aboveMin($0.score) }
+            hi = list.countPrefix { range.belowMax($0.score) }
+        } else {
+            var l = 0, h = 0, at = 0
+            while at < packed.endOffset {
+                let scoreAt = packed.next(after: at)
+                let s = packedScore(at: scoreAt)
+                if !range.aboveMin(s) { l += 1 }
+                if range.belowMax(s) { h += 1 } else { break }
+                at = packed.next(after: scoreAt)
+            }
+            lo = l; hi = h
+        }
+        return lo < hi ? lo..<hi : lo..<lo
+    }
+
+    /// The ranks of the elements whose members fall in `range` (meaningful when all scores
+    /// are equal, as for Redis).
+    public func ranks(in range: LexRange) -> Range<Int> {
+        if range.isEmpty { return 0..<0 }
+        let lo: Int, hi: Int
+        if let list {
+            lo = list.countPrefix { !range.aboveMin($0.key) }
+            hi = list.countPrefix { range.belowMax($0.key) }
+        } else {
+            // As Redis's listpack scan: the first member at or above min, then members while
+            // at or below max.
+            var l = 0, at = 0
+            while at < packed.endOffset && !range.aboveMin(packed.bytes(at: at)) {
+                at = packed.next(after: packed.next(after: at))
+                l += 1
+            }
+            var h = l
+            while at < packed.endOffset && range.belowMax(packed.bytes(at: at)) {
+                at = packed.next(after: packed.next(after: at))
+                h += 1
+            }
+            lo = l; hi = h
+        }
+        return lo < hi ? lo..<hi : lo..<lo
+    }
+
+    // MARK: changes
+
+    /// Adds a member that is not present.
+    public func insert(_ member: Bytes, _ score: Double, limits: CollectionLimits) {
+        if list == nil && (count + 1 > limits.zsetMaxListpackEntries || member.count > limits.zsetMaxListpackValue) {
+            convertToSkipList(seed: limits.seed)
+        }
+        if let list, let index {
+            index.insert(list.insert(score, member))
+            return
+        }
+        packedInsert(member, score)
+    }
+
+    private func packedInsert(_ member: Bytes, _ score: Double) {
+        var at = 0
+        while at < packed.endOffset {
+            let scoreAt = packed.next(after: at)
+            let s = packedScore(at: scoreAt)
+            if s > score || (s == score && packed.withPayload(at: at, { p in member.withUnsafeBytes { Bytes.compare(p, $0) > 0 } })) {
+                break
+            }
+            at = packed.next(after: scoreAt)
+        }
+        // Redis's listpack stores the score as text, and "-0" reads back as the integer 0.
+        packed.insert([member, ZSetValue.scoreEntry(score == 0 ? 0 : score)], at: at)
+    }
+
+    /// Changes the score of a member that is present.
+    public func update(_ member: Bytes, to score: Double) {
+        if let list, let index {
+            list.updateScore(index.find(member)!, to: score)
+            return
+        }
+        let at = packed.find(member, stride: 2)!
+        packed.remove(at: at, entries: 2)
+        packedInsert(member, score)
+    }
+
+    /// Removes a member; returns whether it was present.
+    @discardableResult
+    public func remove(_ member: Bytes) -> Bool {
+        if let list, let index {
+            guard let n = index.remove(member) else { return false }
+            list.delete(n.score, n.key)
+            index.shrinkIfNeeded()
+            return true
+        }
+        guard let at = packed.find(member, stride: 2) else { return false }
+        packed.remove(at: at, entries: 2)
+        return true
+    }
+
+    /// Removes the elements at ascending ranks `ranks`; returns how many.
+    @discardableResult
+    public func removeRanks(_ ranks: Range<Int>) -> Int {
+        guard !ranks.isEmpty else { return 0 }
+        if let list, let index {
+            let removed = list.deleteRanks(ranks)
+            for n in removed { index.remove(n.key) }
+            index.shrinkIfNeeded()
+            return removed.count
+        }
+        packed.remove(at: packed.offset(ofEntry: 2 * ranks.lowerBound), entries: 2 * ranks.count)
+        return ranks.count
+    }
+
+    public func convertToSkipList(seed: SipHashSeed) {
+        guard list == nil else { return }
+        let l = SkipList(seed: seed.k0 ^ 0x5DEECE66D)
+        let t = HashTable<ZSetNode>(seed: seed)
+        forEach(ranks: 0..<count) { m, s in t.insert(l.insert(s, m)) }
+        list = l
+        index = t
+        packed.removeAll()
+    }
+
+    public func copy() -> ZSetValue {
+        let out = ZSetValue()
+        if let list, let index {
+            let l = SkipList()
+            let t = HashTable<ZSetNode>(seed: index.seed)
+            var n = list.first
+            while let x = n {
+                t.insert(l.insert(x.score, x.key))
+                n = list.next(x)
+            }
+            out.list = l
+            out.index = t
+        } else {
+            out.packed = packed
+        }
+        return out
+    }
+
+    /// O(1) estimate (see HashValue.memoryBytes).
+    public var memoryBytes: Int {
+        if let index { return index.bucketCount * 12 + index.count * 112 }
+        return packed.memoryBytes
+    }
+}
