@@ -67,6 +67,7 @@ public final class ClientSession {
     public var flagLetters: String {
         var s = ""
         if isMonitor { s += "O" }
+        if isBlocked { s += "b" }
         if inMulti { s += "x" }
         if dirtyCAS { s += "d" }
         if closeAfterReply { s += "c" }

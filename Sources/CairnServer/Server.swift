@@ -122,6 +122,12 @@ public final class Server {
         engine.config.lazyfreeLazyUserFlush = config.bool("lazyfree-lazy-user-flush")
         engine.config.lazyfreeLazyExpire = config.bool("lazyfree-lazy-expire")
         engine.log.resizeBacklog(Int(config.int("repl-backlog-size")))
+        engine.config.hashMaxListpackEntries = Int(config.int("hash-max-listpack-entries"))
+        engine.config.hashMaxListpackValue = Int(config.int("hash-max-listpack-value"))
+        engine.config.setMaxIntsetEntries = Int(config.int("set-max-intset-entries"))
+        engine.config.zsetMaxListpackEntries = Int(config.int("zset-max-listpack-entries"))
+        engine.config.zsetMaxListpackValue = Int(config.int("zset-max-listpack-value"))
+        engine.config.listMaxListpackSize = Int(config.int("list-max-listpack-size"))
         RedisLogSink.shared.minimum = RedisLogSink.level(fromRedis: config["loglevel"])
         for h in handlers.values { h.parser.limits.maxBulkBytes = engine.config.protoMaxBulkLen }
     }
@@ -129,7 +135,9 @@ public final class Server {
     private func wireConfigHooks() {
         for name in ["proto-max-bulk-len", "hz", "slowlog-log-slower-than", "slowlog-max-len",
                      "latency-monitor-threshold", "lazyfree-lazy-user-del", "lazyfree-lazy-user-flush",
-                     "lazyfree-lazy-expire", "repl-backlog-size", "loglevel"] {
+                     "lazyfree-lazy-expire", "repl-backlog-size", "loglevel",
+                     "hash-max-listpack-entries", "hash-max-listpack-value", "set-max-intset-entries",
+                     "zset-max-listpack-entries", "zset-max-listpack-value", "list-max-listpack-size"] {
             config.onApply(name) { [unowned self] _ in self.applyConfigToEngine(); return nil }
         }
         config.onApply("hz") { [unowned self] _ in

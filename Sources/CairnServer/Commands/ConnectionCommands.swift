@@ -203,6 +203,18 @@ extension Server {
             self.pause(untilMs: o ? Int64.max : end, writesOnly: writesOnly)
             c.reply.ok()
         }
+        sub("unblock", -3, "Unblocks a client blocked by a blocking command from a different connection.", since: "5.0.0") { [unowned self] c in
+            guard let id = c.argv[2].withUnsafeBytes({ parseInt64($0) }) else { c.notInteger(); return }
+            var withError = false
+            if c.argv.count == 4 {
+                if c.argv[3].isKeyword("error") { withError = true }
+                else if !c.argv[3].isKeyword("timeout") {
+                    c.error("ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR"); return
+                }
+            } else if c.argv.count > 4 { c.syntaxError(); return }
+            guard id > 0, let h = self.handlers[UInt64(id)], h.session.isBlocked else { c.reply.integer(0); return }
+            c.reply.integer(c.engine.unblockClient(h.session, withError: withError) ? 1 : 0)
+        }
         sub("unpause", 2, flags: [.admin, .noscript, .loading, .stale], "Resumes processing commands from paused clients.", since: "6.2.0") { [unowned self] c in
             self.unpause()
             c.reply.ok()

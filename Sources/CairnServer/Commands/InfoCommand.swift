@@ -83,7 +83,7 @@ extension Server {
                     "maxclients:\(config.int("maxclients"))",
                     "client_recent_max_input_buffer:\(stats.clientRecentMaxInputBuffer)",
                     "client_recent_max_output_buffer:\(stats.clientRecentMaxOutputBuffer)",
-                    "blocked_clients:0",
+                    "blocked_clients:\(engine.blocking.blockedClients)",
                     "tracking_clients:0",
                     "clients_in_timeout_table:0"]
         case "memory":

@@ -161,6 +161,13 @@ public final class ConfigRegistry {
             return parts.allSatisfy({ Int64($0) != nil && Int64($0)! >= 0 }) ? nil : "Invalid save parameters"
         }))
         add(ConfigParameter("appendonly", .bool, "no"))
+        // Collection encodings, with the pre-7.0 "ziplist" names as aliases like Redis.
+        add(ConfigParameter("hash-max-listpack-entries", aliases: ["hash-max-ziplist-entries"], .int(min: 0, max: long, memory: false), "512"))
+        add(ConfigParameter("hash-max-listpack-value", aliases: ["hash-max-ziplist-value"], .int(min: 0, max: long, memory: true), "64"))
+        add(ConfigParameter("set-max-intset-entries", .int(min: 0, max: long, memory: false), "512"))
+        add(ConfigParameter("zset-max-listpack-entries", aliases: ["zset-max-ziplist-entries"], .int(min: 0, max: long, memory: false), "128"))
+        add(ConfigParameter("zset-max-listpack-value", aliases: ["zset-max-ziplist-value"], .int(min: 0, max: long, memory: true), "64"))
+        add(ConfigParameter("list-max-listpack-size", aliases: ["list-max-ziplist-size"], .int(min: Int64(Int32.min), max: Int64(Int32.max), memory: false), "-2"))
         // Snapshots (docs/operations/persistence.md). rdbcompression: lz4 (default) and zlib
         // put the whole RDB stream in one standard container; lzf is Redis's own LZF strings
         // in a plain RDB file, and Redis's "yes" means exactly that; no is a plain file.
