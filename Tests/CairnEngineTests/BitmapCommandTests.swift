@@ -14,7 +14,7 @@ import CairnFormats
 
 final class BitmapCommandTests: XCTestCase {
     func testSetbitReturnsThePreviousBitAndGrowsTheStringWithZeroBytes() {
-        let t = BitmapHarness()
+        let t = ByteExactHarness()
         t.expect(["SETBIT", "k", "7", "1"], ":0\r\n")
         t.expect(["SETBIT", "k", "7", "1"], ":1\r\n")
         t.expect(["SETBIT", "k", "7", "0"], ":1\r\n")
@@ -29,7 +29,7 @@ final class BitmapCommandTests: XCTestCase {
 
     /// Offsets follow string2ll (no '+', no leading zeros) and stop at 2^32 bits.
     func testSetbitOffsetErrors() {
-        let t = BitmapHarness()
+        let t = ByteExactHarness()
         t.expect(["SETBIT", "k", "-1", "1"], "-ERR bit offset is not an integer or out of range\r\n")
         t.expect(["SETBIT", "k", "4294967296", "1"], "-ERR bit offset is not an integer or out of range\r\n")
         t.expect(["SETBIT", "k", "1x", "1"], "-ERR bit offset is not an integer or out of range\r\n")
@@ -42,7 +42,7 @@ final class BitmapCommandTests: XCTestCase {
     }
 
     func testSetbitValueErrorsAreCheckedAfterTheOffset() {
-        let t = BitmapHarness()
+        let t = ByteExactHarness()
         t.expect(["SETBIT", "k", "0", "2"], "-ERR bit is not an integer or out of range\r\n")
         t.expect(["SETBIT", "k", "0", "-1"], "-ERR bit is not an integer or out of range\r\n")
         t.expect(["SETBIT", "k", "0", "x"], "-ERR bit is not an integer or out of range\r\n")
@@ -54,7 +54,7 @@ final class BitmapCommandTests: XCTestCase {
 
     /// "12" is 0x31 0x32; after SETBIT 6 it reads "32".
     func testSetbitOnAnIntegerValueWorksOnItsDecimalText() {
-        let t = BitmapHarness()
+        let t = ByteExactHarness()
         t.expect(["SET", "k", "12"], "+OK\r\n")
         t.expect(["GETBIT", "k", "2"], ":1\r\n")
         t.expect(["GETBIT", "k", "7"], ":1\r\n")
@@ -66,7 +66,7 @@ final class BitmapCommandTests: XCTestCase {
     }
 
     func testSetbitKeepsTheTTL() {
-        let t = BitmapHarness()
+        let t = ByteExactHarness()
         t.expect(["SET", "k", "a", "EX", "100"], "+OK\r\n")
         t.expect(["SETBIT", "k", "1", "1"], ":1\r\n")
         t.expect(["TTL", "k"], ":100\r\n")
@@ -74,7 +74,7 @@ final class BitmapCommandTests: XCTestCase {
     }
 
     func testGetbitReadsZeroPastTheEndAndOnMissingKeys() {
-        let t = BitmapHarness()
+        let t = ByteExactHarness()
         t.expect(["GETBIT", "missing", "0"], ":0\r\n")
         t.expect(["GETBIT", "missing", "4294967295"], ":0\r\n")
         t.expect(["SET", "k", "A"], "+OK\r\n")
@@ -89,7 +89,7 @@ final class BitmapCommandTests: XCTestCase {
     }
 
     func testBitcountWholeStringAndByteRanges() {
-        let t = BitmapHarness()
+        let t = ByteExactHarness()
         t.expect(["SET", "k", "foobar"], "+OK\r\n")
         t.expect(["BITCOUNT", "k"], ":26\r\n")
         t.expect(["BITCOUNT", "k", "0", "0"], ":4\r\n")
@@ -105,7 +105,7 @@ final class BitmapCommandTests: XCTestCase {
 
     /// BIT ranges count only the bits inside the range, also within a single byte.
     func testBitcountBitRanges() {
-        let t = BitmapHarness()
+        let t = ByteExactHarness()
         t.expect(["SET", "k", "foobar"], "+OK\r\n")
         t.expect(["BITCOUNT", "k", "5", "30", "BIT"], ":17\r\n")
         t.expect(["BITCOUNT", "k", "1", "1", "bit"], ":1\r\n")
@@ -121,7 +121,7 @@ final class BitmapCommandTests: XCTestCase {
     /// Redis 7.0 looks the key up first: a missing key answers 0 whatever the arguments;
     /// an empty negative range answers 0 before BYTE|BIT is parsed.
     func testBitcountEdgeCasesAndErrors() {
-        let t = BitmapHarness()
+        let t = ByteExactHarness()
         t.expect(["BITCOUNT", "missing"], ":0\r\n")
         t.expect(["BITCOUNT", "missing", "a", "b"], ":0\r\n")
         t.expect(["BITCOUNT", "missing", "0"], ":0\r\n")
@@ -141,7 +141,7 @@ final class BitmapCommandTests: XCTestCase {
 
     /// Looking for 0 without an explicit end treats the string as zero-padded on the right.
     func testBitposFindsSetAndClearBits() {
-        let t = BitmapHarness()
+        let t = ByteExactHarness()
         t.expect(["SET", "k", "\u{ff}\u{f0}\u{00}"], "+OK\r\n")
         t.expect(["BITPOS", "k", "0"], ":12\r\n")
         t.expect(["BITPOS", "k", "1"], ":0\r\n")
@@ -158,7 +158,7 @@ final class BitmapCommandTests: XCTestCase {
     }
 
     func testBitposBitRanges() {
-        let t = BitmapHarness()
+        let t = ByteExactHarness()
         t.expect(["SET", "k", "\u{00}\u{ff}\u{00}"], "+OK\r\n")
         t.expect(["BITPOS", "k", "1", "7", "15", "BIT"], ":8\r\n")
         t.expect(["BITPOS", "k", "1", "9", "15", "BIT"], ":9\r\n")
@@ -174,7 +174,7 @@ final class BitmapCommandTests: XCTestCase {
     /// The bit is checked before the key; a missing key is an endless run of zeros; BYTE|BIT is
     /// parsed before the end argument.
     func testBitposMissingKeysEmptyStringsAndErrors() {
-        let t = BitmapHarness()
+        let t = ByteExactHarness()
         t.expect(["BITPOS", "missing", "0"], ":0\r\n")
         t.expect(["BITPOS", "missing", "1"], ":-1\r\n")
         t.expect(["BITPOS", "missing", "1", "x"], ":-1\r\n")
@@ -192,7 +192,7 @@ final class BitmapCommandTests: XCTestCase {
     }
 
     func testBitopAndOrXorPadShorterSourcesWithZeros() {
-        let t = BitmapHarness()
+        let t = ByteExactHarness()
         t.expect(["SET", "a", "abc"], "+OK\r\n")
         t.expect(["SET", "b", "\u{0f}\u{f0}"], "+OK\r\n")
         t.expect(["BITOP", "AND", "d", "a", "b"], ":3\r\n")
@@ -208,7 +208,7 @@ final class BitmapCommandTests: XCTestCase {
     }
 
     func testBitopNot() {
-        let t = BitmapHarness()
+        let t = ByteExactHarness()
         t.expect(["SET", "a", "\u{0f}\u{ff}"], "+OK\r\n")
         t.expect(["BITOP", "NOT", "d", "a"], ":2\r\n")
         t.expect(["GET", "d"], "$2\r\n\u{f0}\u{00}\r\n")
@@ -220,7 +220,7 @@ final class BitmapCommandTests: XCTestCase {
     }
 
     func testBitopWithEmptyResultDeletesTheTarget() {
-        let t = BitmapHarness()
+        let t = ByteExactHarness()
         t.expect(["SET", "d", "x", "EX", "100"], "+OK\r\n")
         t.expect(["BITOP", "AND", "d", "missing1", "missing2"], ":0\r\n")
         t.expect(["EXISTS", "d"], ":0\r\n")
@@ -230,7 +230,7 @@ final class BitmapCommandTests: XCTestCase {
     }
 
     func testBitopOverwritesTheTargetAndClearsItsTTL() {
-        let t = BitmapHarness()
+        let t = ByteExactHarness()
         t.expect(["SET", "d", "old", "EX", "100"], "+OK\r\n")
         t.expect(["SET", "a", "new"], "+OK\r\n")
         t.expect(["BITOP", "OR", "d", "a"], ":3\r\n")
@@ -241,7 +241,7 @@ final class BitmapCommandTests: XCTestCase {
     }
 
     func testBitfieldSignedAndUnsignedGetSetIncrby() {
-        let t = BitmapHarness()
+        let t = ByteExactHarness()
         t.expect(["BITFIELD", "k", "SET", "i8", "0", "-100", "GET", "i8", "0", "GET", "u8", "0", "INCRBY", "i8", "0", "10"], "*4\r\n:0\r\n:-100\r\n:156\r\n:-90\r\n")
         t.expect(["BITFIELD", "k", "SET", "u4", "4", "15", "GET", "u8", "0", "GET", "i4", "4", "INCRBY", "u2", "1", "1"], "*4\r\n:6\r\n:175\r\n:-1\r\n:2\r\n")
         t.expect(["GET", "k"], "$1\r\n\u{cf}\r\n")
@@ -252,7 +252,7 @@ final class BitmapCommandTests: XCTestCase {
     /// `#N` is N times the width, computed with two's-complement wrap as Redis's C does:
     /// #288230376151711745 × 64 wraps to bit 64; 2^57 × 64 wraps negative and is refused.
     func testBitfieldHashOffsetsAreMultipliedByTheWidth() {
-        let t = BitmapHarness()
+        let t = ByteExactHarness()
         t.expect(["BITFIELD", "k", "SET", "u8", "#1", "255", "SET", "u8", "#3", "1", "GET", "u8", "8", "GET", "u16", "#1"], "*4\r\n:0\r\n:0\r\n:255\r\n:1\r\n")
         t.expect(["STRLEN", "k"], ":4\r\n")
         t.expect(["BITFIELD", "k", "GET", "i64", "#288230376151711745"], "*1\r\n:0\r\n")
@@ -265,7 +265,7 @@ final class BitmapCommandTests: XCTestCase {
 
     /// WRAP is the default: values wrap modulo 2^width (i64 and u63 included).
     func testBitfieldOverflowWrap() {
-        let t = BitmapHarness()
+        let t = ByteExactHarness()
         t.expect(["BITFIELD", "k", "SET", "u8", "0", "255", "INCRBY", "u8", "0", "1", "INCRBY", "u8", "0", "-1"], "*3\r\n:0\r\n:0\r\n:255\r\n")
         t.expect(["BITFIELD", "k", "SET", "i8", "0", "127", "INCRBY", "i8", "0", "1", "INCRBY", "i8", "0", "-1"], "*3\r\n:-1\r\n:-128\r\n:127\r\n")
         t.expect(["BITFIELD", "k", "SET", "u8", "0", "256", "SET", "u8", "0", "-1", "SET", "i8", "0", "200", "GET", "i8", "0"], "*4\r\n:127\r\n:0\r\n:-1\r\n:-56\r\n")
@@ -276,7 +276,7 @@ final class BitmapCommandTests: XCTestCase {
 
     /// SAT clamps to the type's limits.
     func testBitfieldOverflowSat() {
-        let t = BitmapHarness()
+        let t = ByteExactHarness()
         t.expect(["BITFIELD", "k", "OVERFLOW", "SAT", "SET", "u8", "0", "300", "INCRBY", "u8", "0", "10", "INCRBY", "u8", "0", "-1000"], "*3\r\n:0\r\n:255\r\n:0\r\n")
         t.expect(["BITFIELD", "k", "OVERFLOW", "sat", "SET", "i8", "0", "-300", "INCRBY", "i8", "0", "-1", "INCRBY", "i8", "0", "1000"], "*3\r\n:0\r\n:-128\r\n:127\r\n")
         t.expect(["BITFIELD", "k", "OVERFLOW", "SAT", "SET", "i64", "0", "9223372036854775807", "INCRBY", "i64", "0", "1", "INCRBY", "i64", "0", "-9223372036854775808", "INCRBY", "i64", "0", "-9223372036854775808", "INCRBY", "i64", "0", "-9223372036854775808"], "*5\r\n:9151314442816847872\r\n:9223372036854775807\r\n:-1\r\n:-9223372036854775808\r\n:-9223372036854775808\r\n")
@@ -286,7 +286,7 @@ final class BitmapCommandTests: XCTestCase {
     /// Redis's overflow test computes max - value with unsigned wrap, so an i8 SET within 127
     /// of Int64.min counts as overflowing upwards and SAT stores 127; mirrored byte for byte.
     func testBitfieldSatSetNearInt64MinSaturatesUpwardsLikeRedis() {
-        let t = BitmapHarness()
+        let t = ByteExactHarness()
         t.expect(["BITFIELD", "k", "OVERFLOW", "SAT", "SET", "i8", "0", "-9223372036854775808", "GET", "i8", "0"], "*2\r\n:0\r\n:127\r\n")
         t.expect(["BITFIELD", "k", "OVERFLOW", "SAT", "SET", "i8", "0", "-9223372036854775681", "GET", "i8", "0"], "*2\r\n:127\r\n:127\r\n")
         t.expect(["BITFIELD", "k", "OVERFLOW", "SAT", "SET", "i8", "0", "-9223372036854775680", "GET", "i8", "0"], "*2\r\n:127\r\n:-128\r\n")
@@ -295,7 +295,7 @@ final class BitmapCommandTests: XCTestCase {
 
     /// A BITFIELD whose writes all fail still leaves the (zeroed) key behind, as Redis does.
     func testBitfieldOverflowFailRepliesNullAndWritesNothing() {
-        let t = BitmapHarness()
+        let t = ByteExactHarness()
         t.expect(["BITFIELD", "k", "OVERFLOW", "FAIL", "SET", "u2", "0", "3", "INCRBY", "u2", "0", "1", "GET", "u2", "0", "SET", "u2", "0", "4", "INCRBY", "u2", "0", "-4", "INCRBY", "u2", "0", "-3"], "*6\r\n:0\r\n$-1\r\n:3\r\n$-1\r\n$-1\r\n:0\r\n")
         t.expect(["BITFIELD", "k", "OVERFLOW", "FAIL", "INCRBY", "i8", "8", "-129", "OVERFLOW", "WRAP", "INCRBY", "i8", "8", "-129"], "*2\r\n$-1\r\n:127\r\n")
         t.expect(["BITFIELD", "new", "OVERFLOW", "FAIL", "SET", "u2", "0", "7"], "*1\r\n$-1\r\n")
@@ -303,14 +303,14 @@ final class BitmapCommandTests: XCTestCase {
     }
 
     func testBitfieldOverflowAppliesToTheFollowingOperationsOnly() {
-        let t = BitmapHarness()
+        let t = ByteExactHarness()
         t.expect(["BITFIELD", "k", "SET", "u4", "0", "15", "INCRBY", "u4", "0", "1", "OVERFLOW", "SAT", "INCRBY", "u4", "0", "100", "OVERFLOW", "FAIL", "INCRBY", "u4", "0", "100", "OVERFLOW", "WRAP", "INCRBY", "u4", "0", "3"], "*5\r\n:0\r\n:0\r\n:15\r\n$-1\r\n:2\r\n")
     }
 
     /// Widths are i1..i64 and u1..u63 with a lowercase prefix; like Redis's C-string parse, the
     /// width stops at a NUL byte.
     func testBitfieldTypeErrors() {
-        let t = BitmapHarness()
+        let t = ByteExactHarness()
         t.expect(["BITFIELD", "k", "GET", "u64", "0"], "-ERR Invalid bitfield type. Use something like i16 u8. Note that u64 is not supported but i64 is.\r\n")
         t.expect(["BITFIELD", "k", "GET", "i65", "0"], "-ERR Invalid bitfield type. Use something like i16 u8. Note that u64 is not supported but i64 is.\r\n")
         t.expect(["BITFIELD", "k", "GET", "i0", "0"], "-ERR Invalid bitfield type. Use something like i16 u8. Note that u64 is not supported but i64 is.\r\n")
@@ -324,7 +324,7 @@ final class BitmapCommandTests: XCTestCase {
     }
 
     func testBitfieldSyntaxErrorsRunNothing() {
-        let t = BitmapHarness()
+        let t = ByteExactHarness()
         t.expect(["BITFIELD", "k"], "*0\r\n")
         t.expect(["BITFIELD", "k", "OVERFLOW", "SAT"], "*0\r\n")
         t.expect(["BITFIELD", "k", "GET", "i8"], "-ERR syntax error\r\n")
@@ -342,7 +342,7 @@ final class BitmapCommandTests: XCTestCase {
     /// With proto-max-bulk-len 1mb the last field may start at bit 2^23 - 1 and end 7 bytes past
     /// the limit: only its first bit is checked.
     func testBitfieldWritesAtTheOffsetLimit() {
-        let t = BitmapHarness(protoMaxBulkLen: 1048576)
+        let t = ByteExactHarness(protoMaxBulkLen: 1048576)
         t.expect(["BITFIELD", "k", "SET", "i64", "8388607", "-1"], "*1\r\n:0\r\n")
         t.expect(["STRLEN", "k"], ":1048584\r\n")
         t.expect(["BITFIELD", "k", "GET", "u8", "8388600", "GET", "i64", "8388607", "GET", "u8", "8388608"], "-ERR bit offset is not an integer or out of range\r\n")
@@ -350,7 +350,7 @@ final class BitmapCommandTests: XCTestCase {
 
     /// Everything is parsed before BITFIELD_RO refuses a write.
     func testBitfieldRO() {
-        let t = BitmapHarness()
+        let t = ByteExactHarness()
         t.expect(["BITFIELD", "k", "SET", "u8", "0", "200"], "*1\r\n:0\r\n")
         t.expect(["BITFIELD_RO", "k", "GET", "u8", "0", "GET", "i8", "0"], "*2\r\n:200\r\n:-56\r\n")
         t.expect(["BITFIELD_RO", "k", "OVERFLOW", "SAT", "GET", "u4", "0"], "*1\r\n:12\r\n")
@@ -365,14 +365,14 @@ final class BitmapCommandTests: XCTestCase {
     }
 
     func testBitfieldOnAnIntegerValueAndInResp3() {
-        let t = BitmapHarness(resp3: true)
+        let t = ByteExactHarness(resp3: true)
         t.expect(["SET", "k", "12"], "+OK\r\n")
         t.expect(["BITFIELD", "k", "GET", "u16", "0", "OVERFLOW", "FAIL", "INCRBY", "u8", "0", "1000", "INCRBY", "u8", "0", "1"], "*3\r\n:12594\r\n_\r\n:50\r\n")
         t.expect(["GET", "k"], "$2\r\n22\r\n")
     }
 
     func testBitfieldKeepsTheTTL() {
-        let t = BitmapHarness()
+        let t = ByteExactHarness()
         t.expect(["SET", "k", "a", "EX", "100"], "+OK\r\n")
         t.expect(["BITFIELD", "k", "SET", "u8", "8", "66"], "*1\r\n:0\r\n")
         t.expect(["TTL", "k"], ":100\r\n")
@@ -382,7 +382,7 @@ final class BitmapCommandTests: XCTestCase {
     /// SETBIT of an unchanged bit, BITFIELD without an effective write and BITOP of nothing onto
     /// a missing target are not changes; growing the string is. The rest propagates verbatim.
     func testWritesThatChangeNothingAreNotPropagated() {
-        let t = BitmapHarness()
+        let t = ByteExactHarness()
         t.expect(["SETBIT", "k", "7", "1"], ":0\r\n")
         t.expect(["SETBIT", "k", "7", "1"], ":1\r\n")
         t.expect(["SETBIT", "k", "6", "0"], ":0\r\n")
@@ -407,7 +407,7 @@ final class BitmapCommandTests: XCTestCase {
 
     /// proto-max-bulk-len 1mb: the last bit is 2^23 - 1.
     func testBitOffsetsAreLimitedByProtoMaxBulkLen() {
-        let t = BitmapHarness(protoMaxBulkLen: 1048576)
+        let t = ByteExactHarness(protoMaxBulkLen: 1048576)
         t.expect(["SETBIT", "k", "8388608", "1"], "-ERR bit offset is not an integer or out of range\r\n")
         t.expect(["SETBIT", "k", "8388607", "1"], ":0\r\n")
         t.expect(["STRLEN", "k"], ":1048576\r\n")
@@ -418,7 +418,7 @@ final class BitmapCommandTests: XCTestCase {
 
     /// A second client's SETBIT/BITFIELD that changes nothing leaves the transaction alone.
     func testOnlyRealChangesTouchWatchedKeys() {
-        let t = BitmapHarness()
+        let t = ByteExactHarness()
         t.expect(["SETBIT", "k", "0", "1"], ":0\r\n")
         t.expect(["WATCH", "k", "new"], "+OK\r\n")
         t.expect(client: 1, ["SETBIT", "k", "0", "1"], ":1\r\n")
@@ -434,48 +434,3 @@ final class BitmapCommandTests: XCTestCase {
         t.expect(["EXEC"], "*-1\r\n")
     }
 }
-
-/// One engine and its clients; `expect` runs a command and checks the exact reply bytes.
-private final class BitmapHarness {
-    let engine: Engine
-    let resp3: Bool
-    private var clients: [ClientSession] = []
-
-    init(protoMaxBulkLen: Int? = nil, resp3: Bool = false) {
-        var config = EngineConfig()
-        if let protoMaxBulkLen { config.protoMaxBulkLen = protoMaxBulkLen }
-        engine = Engine(config: config)
-        engine.log.keepsPending = true
-        self.resp3 = resp3
-    }
-
-    func client(_ i: Int) -> ClientSession {
-        while clients.count <= i {
-            let c = engine.connect()
-            if resp3 { c.protocolVersion = 3 }
-            clients.append(c)
-        }
-        return clients[i]
-    }
-
-    func expect(client i: Int = 0, _ argv: [String], _ expected: String,
-                file: StaticString = #filePath, line: UInt = #line) {
-        let c = client(i)
-        engine.execute(c, argv.map { Bytes(array: latin1($0)) })
-        XCTAssertEqual(escaped(c.reply.take()), escaped(latin1(expected)),
-                       argv.joined(separator: " "), file: file, line: line)
-    }
-
-    /// The replication log since the harness started (or since the last call).
-    func expectPropagated(_ expected: String, file: StaticString = #filePath, line: UInt = #line) {
-        XCTAssertEqual(escaped(engine.log.takePending()), escaped(latin1(expected)), file: file, line: line)
-    }
-}
-
-private func latin1(_ s: String) -> [UInt8] {
-    s.unicodeScalars.map { scalar in
-        precondition(scalar.value < 256, "test strings are Latin-1")
-        return UInt8(scalar.value)
-    }
-}
-

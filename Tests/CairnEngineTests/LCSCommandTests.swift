@@ -14,7 +14,7 @@ import CairnFormats
 
 final class LCSCommandTests: XCTestCase {
     func testLcsReturnsTheSubsequence() {
-        let t = LCSHarness()
+        let t = ByteExactHarness()
         t.expect(["SET", "a", "ohmytext"], "+OK\r\n")
         t.expect(["SET", "b", "mynewtext"], "+OK\r\n")
         t.expect(["LCS", "a", "b"], "$6\r\nmytext\r\n")
@@ -25,7 +25,7 @@ final class LCSCommandTests: XCTestCase {
     }
 
     func testLcsLen() {
-        let t = LCSHarness()
+        let t = ByteExactHarness()
         t.expect(["SET", "a", "ohmytext"], "+OK\r\n")
         t.expect(["SET", "b", "mynewtext"], "+OK\r\n")
         t.expect(["LCS", "a", "b", "LEN"], ":6\r\n")
@@ -34,7 +34,7 @@ final class LCSCommandTests: XCTestCase {
     }
 
     func testLcsIdxListsMatchesFromTheEnd() {
-        let t = LCSHarness()
+        let t = ByteExactHarness()
         t.expect(["SET", "a", "ohmytext"], "+OK\r\n")
         t.expect(["SET", "b", "mynewtext"], "+OK\r\n")
         t.expect(["LCS", "a", "b", "IDX"], "*4\r\n$7\r\nmatches\r\n*2\r\n*2\r\n*2\r\n:4\r\n:7\r\n*2\r\n:5\r\n:8\r\n*2\r\n*2\r\n:2\r\n:3\r\n*2\r\n:0\r\n:1\r\n$3\r\nlen\r\n:6\r\n")
@@ -44,7 +44,7 @@ final class LCSCommandTests: XCTestCase {
 
     /// MINMATCHLEN only filters the IDX list; negative counts as 0; the last one wins.
     func testLcsMinMatchLenFiltersShortRuns() {
-        let t = LCSHarness()
+        let t = ByteExactHarness()
         t.expect(["SET", "a", "ohmytext"], "+OK\r\n")
         t.expect(["SET", "b", "mynewtext"], "+OK\r\n")
         t.expect(["LCS", "a", "b", "IDX", "MINMATCHLEN", "4"], "*4\r\n$7\r\nmatches\r\n*1\r\n*2\r\n*2\r\n:4\r\n:7\r\n*2\r\n:5\r\n:8\r\n$3\r\nlen\r\n:6\r\n")
@@ -55,7 +55,7 @@ final class LCSCommandTests: XCTestCase {
     }
 
     func testLcsTracebackPrefersTheSecondStringOnTies() {
-        let t = LCSHarness()
+        let t = ByteExactHarness()
         t.expect(["SET", "a", "abcbdab"], "+OK\r\n")
         t.expect(["SET", "b", "bdcaba"], "+OK\r\n")
         t.expect(["LCS", "a", "b"], "$4\r\nbdab\r\n")
@@ -69,7 +69,7 @@ final class LCSCommandTests: XCTestCase {
     }
 
     func testLcsRunsReachingTheStartOfEitherString() {
-        let t = LCSHarness()
+        let t = ByteExactHarness()
         t.expect(["SET", "a", "xabcyabc"], "+OK\r\n")
         t.expect(["SET", "b", "abc"], "+OK\r\n")
         t.expect(["LCS", "a", "b", "IDX", "WITHMATCHLEN"], "*4\r\n$7\r\nmatches\r\n*1\r\n*3\r\n*2\r\n:5\r\n:7\r\n*2\r\n:0\r\n:2\r\n:3\r\n$3\r\nlen\r\n:3\r\n")
@@ -81,7 +81,7 @@ final class LCSCommandTests: XCTestCase {
     }
 
     func testLcsOnIntegerValues() {
-        let t = LCSHarness()
+        let t = ByteExactHarness()
         t.expect(["SET", "a", "123456"], "+OK\r\n")
         t.expect(["SET", "b", "-2460"], "+OK\r\n")
         t.expect(["LCS", "a", "b"], "$3\r\n246\r\n")
@@ -89,7 +89,7 @@ final class LCSCommandTests: XCTestCase {
     }
 
     func testLcsIdxInResp3IsAMap() {
-        let t = LCSHarness(resp3: true)
+        let t = ByteExactHarness(resp3: true)
         t.expect(["SET", "a", "ohmytext"], "+OK\r\n")
         t.expect(["SET", "b", "mynewtext"], "+OK\r\n")
         t.expect(["LCS", "a", "b", "IDX", "MINMATCHLEN", "3", "WITHMATCHLEN"], "%2\r\n$7\r\nmatches\r\n*1\r\n*3\r\n*2\r\n:4\r\n:7\r\n*2\r\n:5\r\n:8\r\n:4\r\n$3\r\nlen\r\n:6\r\n")
@@ -99,7 +99,7 @@ final class LCSCommandTests: XCTestCase {
 
     /// Options are checked after the key lookups and in order; LEN with IDX is refused after them.
     func testLcsErrors() {
-        let t = LCSHarness()
+        let t = ByteExactHarness()
         t.expect(["SET", "a", "x"], "+OK\r\n")
         t.expect(["LCS", "a", "b", "LEN", "IDX"], "-ERR If you want both the length and indexes, please just use IDX.\r\n")
         t.expect(["LCS", "a", "b", "IDX", "LEN"], "-ERR If you want both the length and indexes, please just use IDX.\r\n")
@@ -114,7 +114,7 @@ final class LCSCommandTests: XCTestCase {
     /// The (len1 + 1) × (len2 + 1) × 4-byte table may be at most proto-max-bulk-len bytes:
     /// 512 × 512 × 4 is exactly 1mb; 512 × 513 × 4 is over.
     func testLcsTableIsLimitedByProtoMaxBulkLen() {
-        let t = LCSHarness(protoMaxBulkLen: 1048576)
+        let t = ByteExactHarness(protoMaxBulkLen: 1048576)
         t.expect(["SET", "a", String(repeating: "x", count: 511)], "+OK\r\n")
         t.expect(["SET", "b", String(repeating: "y", count: 511)], "+OK\r\n")
         t.expect(["SET", "c", String(repeating: "x", count: 512)], "+OK\r\n")
@@ -123,48 +123,3 @@ final class LCSCommandTests: XCTestCase {
         t.expect(["LCS", "c", "c"], "-ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len\r\n")
     }
 }
-
-/// One engine and its clients; `expect` runs a command and checks the exact reply bytes.
-private final class LCSHarness {
-    let engine: Engine
-    let resp3: Bool
-    private var clients: [ClientSession] = []
-
-    init(protoMaxBulkLen: Int? = nil, resp3: Bool = false) {
-        var config = EngineConfig()
-        if let protoMaxBulkLen { config.protoMaxBulkLen = protoMaxBulkLen }
-        engine = Engine(config: config)
-        engine.log.keepsPending = true
-        self.resp3 = resp3
-    }
-
-    func client(_ i: Int) -> ClientSession {
-        while clients.count <= i {
-            let c = engine.connect()
-            if resp3 { c.protocolVersion = 3 }
-            clients.append(c)
-        }
-        return clients[i]
-    }
-
-    func expect(client i: Int = 0, _ argv: [String], _ expected: String,
-                file: StaticString = #filePath, line: UInt = #line) {
-        let c = client(i)
-        engine.execute(c, argv.map { Bytes(array: latin1($0)) })
-        XCTAssertEqual(escaped(c.reply.take()), escaped(latin1(expected)),
-                       argv.joined(separator: " "), file: file, line: line)
-    }
-
-    /// The replication log since the harness started (or since the last call).
-    func expectPropagated(_ expected: String, file: StaticString = #filePath, line: UInt = #line) {
-        XCTAssertEqual(escaped(engine.log.takePending()), escaped(latin1(expected)), file: file, line: line)
-    }
-}
-
-private func latin1(_ s: String) -> [UInt8] {
-    s.unicodeScalars.map { scalar in
-        precondition(scalar.value < 256, "test strings are Latin-1")
-        return UInt8(scalar.value)
-    }
-}
-
