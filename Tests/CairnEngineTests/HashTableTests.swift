@@ -411,3 +411,19 @@ final class HashTableTests: XCTestCase {
         XCTAssertEqual(Set(snapshot), atCut)
     }
 }
+
+final class HashTableReserveTests: XCTestCase {
+    func testReservedTableFillsWithoutRehashingAndIgnoresReserveWhenNotEmpty() {
+        let t = HashTable<KeyEntry>(seed: SipHashSeed(k0: 1, k1: 2))
+        t.reserve(1000)
+        XCTAssertEqual(t.bucketCount, 1024)
+        for i in 0..<1000 {
+            t.insert(KeyEntry(key: Bytes("k\(i)"), value: .int(Int64(i)), clock: 0))
+            XCTAssertFalse(t.isRehashing)
+        }
+        XCTAssertEqual(t.bucketCount, 1024)
+        t.reserve(1 << 20)
+        XCTAssertEqual(t.bucketCount, 1024)
+        XCTAssertEqual(t.find(Bytes("k999"))?.key, Bytes("k999"))
+    }
+}

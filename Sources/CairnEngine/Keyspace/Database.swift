@@ -54,6 +54,12 @@ public final class Database {
 
     public func find(_ key: Bytes) -> KeyEntry? { keys.find(key) }
 
+    /// Pre-sizes empty tables (snapshot loading, from the file's RESIZEDB hint).
+    public func reserve(keys: Int, expires: Int) {
+        self.keys.reserve(keys)
+        volatile.reserve(expires)
+    }
+
     /// Adds a key that does not exist.
     public func add(_ entry: KeyEntry) {
         keys.insert(entry)

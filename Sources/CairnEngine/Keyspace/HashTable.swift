@@ -193,6 +193,13 @@ public final class HashTable<Node: ChainedNode> {
         }
     }
 
+    /// Sizes an empty table for `n` nodes at once (load ≤ 1), so filling it never rehashes.
+    /// Ignored when the table holds anything.
+    public func reserve(_ n: Int) {
+        guard count == 0, rehashIndex < 0, n > t0.buckets.count else { return }
+        t0 = Table(size: nextPowerOfTwo(n))
+    }
+
     /// Shrinks the table when under 10% full (called from the cron, like Redis's
     /// tryResizeHashTables). Returns true when a shrink started.
     @discardableResult

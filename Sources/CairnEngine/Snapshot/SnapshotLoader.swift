@@ -197,6 +197,10 @@ public enum SnapshotLoader {
                     throw failure("the file contains function libraries, which this version of Cairn cannot load")
                 case .moduleAux(_, let name, _):
                     throw failure("the file contains data of module '\(name)', which Cairn cannot load")
+                case .resizeDB(let dbSize, let expiresSize):
+                    // Size the tables once from the file's hint instead of growing through
+                    // ~20 incremental rehashes (capped: the hint comes from the file).
+                    result.databases[db].reserve(keys: Int(min(dbSize, 1 << 30)), expires: Int(min(expiresSize, 1 << 30)))
                 case .keyBegin:
                     keyOffset = recordStart   // the key's record, its expiry prefix included
                 case .end:
