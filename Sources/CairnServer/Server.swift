@@ -149,7 +149,9 @@ public final class Server {
             chdir(v) == 0 ? nil : "No such file or directory"
         }
         config.onApply("bind") { [unowned self] v in self.rebind(addresses: v, port: Int(self.config.int("port"))) }
-        config.onApply("port") { [unowned self] v in self.rebind(addresses: self.config["bind"], port: Int(v) ?? 0) }
+        config.onApply("port") { [unowned self] v in
+            self.rebind(addresses: self.config["bind"], port: Int(v) ?? 0) == nil ? nil : "Unable to listen on this port"
+        }
     }
 
     private func wireEngineHooks() {
@@ -190,31 +192,59 @@ public final class Server {
         logger.notice("Ready to accept connections tcp")
     }
 
-    /// (Re)binds the TCP listeners; returns an error text on failure (old listeners stay).
+    /// (Re)binds the TCP listeners; returns an error text on failure, leaving the old
+    /// listeners in place. `port 0` means no TCP listener, as in Redis.
+    ///
+    /// Sockets are created, bound and put in listen state here with plain syscalls, so a bind
+    /// error is known before returning — also when CONFIG SET calls this on the engine loop,
+    /// where waiting on a NIO future is forbidden — and then handed to NIO to accept on.
     @discardableResult
     func rebind(addresses: String, port: Int) -> String? {
-        var new: [Channel] = []
-        for word in addresses.split(separator: " ") {
-            var address = String(word)
-            let optional = address.hasPrefix("-")
-            if optional { address.removeFirst() }
-            if port == 0 && !listeners.isEmpty { continue }
-            do {
-                new.append(try makeBootstrap().bind(host: address, port: port).wait())
-            } catch {
-                if optional { continue }
-                for ch in new { ch.close(promise: nil) }
-                logger.warning("Warning: Could not create server TCP listening socket \(address):\(port): \(error)")
-                return "Failed to bind to specified addresses."
+        var fds: [Int32] = []
+        if port != 0 {
+            for word in addresses.split(separator: " ") {
+                var address = String(word)
+                let optional = address.hasPrefix("-")
+                if optional { address.removeFirst() }
+                do {
+                    fds.append(try listeningSocket(host: address, port: port))
+                } catch {
+                    if optional { continue }
+                    for fd in fds { close(fd) }
+                    logger.warning("Warning: Could not create server TCP listening socket \(address):\(port): \(error)")
+                    return "Failed to bind to specified addresses."
+                }
             }
         }
-        let old = listeners
-        listeners = new.isEmpty && port == 0 ? listeners : new + listeners.filter { $0.localAddress?.protocol == .unix }
-        for ch in old where ch.localAddress?.protocol != .unix && !listeners.contains(where: { $0 === ch }) {
-            ch.close(promise: nil)
+        for ch in listeners where ch.localAddress?.protocol != .unix { ch.close(promise: nil) }
+        listeners.removeAll { $0.localAddress?.protocol != .unix }
+        tcpPort = port
+        for fd in fds {
+            let registered = makeBootstrap().withBoundSocket(fd)
+            if loop.inEventLoop {
+                registered.whenSuccess { [unowned self] ch in self.listeners.append(ch) }
+            } else if let ch = try? registered.wait() {
+                listeners.append(ch)
+            }
         }
-        if let p = new.first?.localAddress?.port { tcpPort = p }
         return nil
+    }
+
+    /// socket + SO_REUSEADDR (+ IPV6_V6ONLY) + bind + listen, with errno on failure.
+    private func listeningSocket(host: String, port: Int) throws -> Int32 {
+        let address = try SocketAddress(ipAddress: host, port: port)
+        let fd = socket(Int32(address.protocol.rawValue), Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { throw SysError(call: "socket", errno: errno, path: host) }
+        var one: Int32 = 1
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
+        if case .v6 = address { setsockopt(fd, Int32(IPPROTO_IPV6), IPV6_V6ONLY, &one, socklen_t(MemoryLayout<Int32>.size)) }
+        let bound = address.withSockAddr { Glibc.bind(fd, $0, socklen_t($1)) }
+        guard bound == 0, listen(fd, Int32(clamping: config.int("tcp-backlog"))) == 0 else {
+            let e = errno
+            close(fd)
+            throw SysError(call: "bind", errno: e, path: "\(host):\(port)")
+        }
+        return fd
     }
 
     private func bindUnix(_ path: String) throws {

@@ -235,6 +235,22 @@ final class ServerIntegrationTests: XCTestCase {
         XCTAssertTrue(globbed.hasPrefix("*6\r\n"), globbed)
     }
 
+    /// CONFIG SET port/bind rebinds on the engine loop without blocking it; a failed bind
+    /// keeps the old listeners.
+    func testConfigSetPortAndBindRebindListeners() throws {
+        let s = try start()
+        let newPort = Harness.freePort()
+        XCTAssertEqual(try s.connect().command("CONFIG", "SET", "port", String(newPort)), "+OK\r\n")
+        let c = try RESPConnection(port: newPort)
+        XCTAssertEqual(try c.command("PING"), "+PONG\r\n")
+        XCTAssertThrowsError(try RESPConnection(port: s.port))
+        XCTAssertTrue(try c.command("INFO", "server").contains("\r\ntcp_port:\(newPort)\r\n"))
+        XCTAssertEqual(try c.command("CONFIG", "SET", "bind", "10.255.255.1"),
+                       "-ERR CONFIG SET failed (possibly related to argument 'bind') - Failed to bind to specified addresses.\r\n")
+        XCTAssertEqual(try c.command("CONFIG", "GET", "bind"), "*2\r\n$4\r\nbind\r\n$9\r\n127.0.0.1\r\n")
+        XCTAssertEqual(try RESPConnection(port: newPort).command("PING"), "+PONG\r\n")
+    }
+
     func testConfigFileIsReadAndRewritten() throws {
         let dir = Harness.tempDirectory("cairn-conf")
         let file = dir + "/cairn.conf"

@@ -138,27 +138,27 @@ public final class CommandSpec {
 }
 
 public final class CommandTable {
-    public private(set) var commands: [Bytes: CommandSpec] = [:]
+    /// Every command, in registration order.
+    public private(set) var all: [CommandSpec] = []
+    /// Each name in lowercase and in uppercase, the forms clients send, so the common lookup
+    /// needs no case folding; mixed case falls back to folding.
+    @usableFromInline var byName: [Bytes: CommandSpec] = [:]
 
     public init() {}
 
-    /// Names as clients send them: lowercase and uppercase are found without folding.
-    @usableFromInline var byExactName: [Bytes: CommandSpec] = [:]
-
     public func register(_ spec: CommandSpec) {
-        commands[Bytes(spec.name)] = spec
-        byExactName[Bytes(spec.name)] = spec
-        byExactName[Bytes(spec.name.uppercased())] = spec
+        all.removeAll { $0.name == spec.name }   // registering a name again replaces it
+        all.append(spec)
+        byName[Bytes(spec.name)] = spec
+        byName[Bytes(spec.name.uppercased())] = spec
     }
 
     /// Looks a command up by its name in any letter case.
     @inlinable
     public func lookup(_ name: Bytes) -> CommandSpec? {
-        if let spec = byExactName[name] { return spec }
-        return commands[asciiLowercased(name)]
+        if let spec = byName[name] { return spec }
+        return byName[asciiLowercased(name)]
     }
-
-    public var all: [CommandSpec] { Array(commands.values) }
 }
 
 @inlinable

@@ -70,12 +70,6 @@ extension Engine {
         }
     }
 
-    public static func wallClockMicros() -> Int64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_REALTIME, &ts)
-        return Int64(ts.tv_sec) * 1_000_000 + Int64(ts.tv_nsec) / 1000
-    }
-
     func registerTransactionCommands() {
         // Inside MULTI, Redis runs MULTI, EXEC, DISCARD and WATCH at once and queues the rest,
         // UNWATCH included (processCommand's list).
