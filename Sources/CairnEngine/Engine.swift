@@ -335,7 +335,7 @@ public final class Engine {
     /// Deletes an expired key and propagates a DEL (UNLINK under lazyfree-lazy-expire), as
     /// Redis does for expiry.
     public func expireKey(_ db: Database, _ e: KeyEntry) {
-        e.key.withUnsafeBytes { _ = db.remove($0) }
+        e.withKeyBytes { _ = db.remove($0) }
         stats.expiredKeys += 1
         dirty += 1
         keyModified(db.id, e.key)
@@ -349,7 +349,7 @@ public final class Engine {
 
     /// Hands a deleted value to the lazy-free thread when it is big.
     func releaseValue(_ e: KeyEntry) {
-        if e.value.memoryBytes > 64 * 1024 { lazyFree([e]) }
+        if e.storageKind == .boxed && e.boxedBytes > 64 * 1024 { lazyFree([e]) }
     }
 
     // MARK: WATCH
@@ -597,13 +597,15 @@ public struct CommandCall {
         let target = database ?? db
         if let e = key.withUnsafeBytes({ engine.lookup(target, $0) }) {
             target.keys.willMutate(entryKey: e)
-            let old = e.value
+            // A big replaced value is released on the lazy-free thread: the box holds the last
+            // reference once the entry lets go of it.
+            let big = e.storageKind == .boxed && e.boxedBytes > 64 * 1024 ? OldValue(e.value) : nil
             e.value = value
             if !keepTTL { target.removeExpiry(e) }
             e.accessClock = engine.lruClock
-            if old.memoryBytes > 64 * 1024 { engine.lazyFree([OldValue(old)]) }
+            if let big { engine.lazyFree([big]) }
         } else {
-            target.add(KeyEntry(key: key, value: value, clock: engine.lruClock))
+            target.add(KeyEntry.make(key: key, value: value, clock: engine.lruClock))
         }
         engine.keyModified(target.id, key)
         engine.dirty += 1

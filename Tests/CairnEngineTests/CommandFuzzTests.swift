@@ -57,12 +57,13 @@ final class CommandFuzzTests: XCTestCase {
                 argv.append(Bytes(subs[Int(rng.next() % UInt64(subs.count))]))
             }
             for _ in 0..<Int(rng.next() % 7) { argv.append(randomArg(&rng)) }
-            let started = Date()
+            let started = threadCPUSeconds()
             engine.execute(client, argv)
             let reply = client.reply.take()
             // A hang detector, not a performance threshold: no command on a small dataset
             // may run for seconds (huge client-supplied counts must be refused or bounded).
-            XCTAssertLessThan(Date().timeIntervalSince(started), 2, "slow: \(argv.map { $0.debugText })")
+            // CPU time of this thread, so a busy machine descheduling the test cannot trip it.
+            XCTAssertLessThan(threadCPUSeconds() - started, 2, "slow: \(argv.map { $0.debugText })")
             XCTAssertTrue(isCompleteRESP(reply), "malformed reply to \(argv.map { $0.debugText })")
             if client.inMulti && rng.next() % 10 == 0 { engine.execute(client, [Bytes("EXEC")]); _ = client.reply.take() }
             if rng.next() % 500 == 0 { engine.execute(client, [Bytes("FLUSHALL")]); _ = client.reply.take() }
@@ -136,4 +137,11 @@ func isCompleteRESP(_ bytes: [UInt8]) -> Bool {
     }
     while pos < bytes.count { if !value() { return false } }
     return true
+}
+
+/// CPU seconds this thread has used.
+private func threadCPUSeconds() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
 }

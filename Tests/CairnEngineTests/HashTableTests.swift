@@ -418,7 +418,7 @@ final class HashTableReserveTests: XCTestCase {
         t.reserve(1000)
         XCTAssertEqual(t.bucketCount, 1024)
         for i in 0..<1000 {
-            t.insert(KeyEntry(key: Bytes("k\(i)"), value: .int(Int64(i)), clock: 0))
+            t.insert(KeyEntry.make(key: Bytes("k\(i)"), value: .int(Int64(i)), clock: 0))
             XCTAssertFalse(t.isRehashing)
         }
         XCTAssertEqual(t.bucketCount, 1024)

@@ -567,7 +567,7 @@ extension CommandCall {
         case .missing:
             bytes = [UInt8].zeros(needed)
             grown = true
-            entry = KeyEntry(key: argv[1], value: .string(Bytes()), clock: engine.lruClock)
+            entry = KeyEntry.make(key: argv[1], value: .string(Bytes()), clock: engine.lruClock)
             db.add(entry)
         case .found(let e):
             entry = e

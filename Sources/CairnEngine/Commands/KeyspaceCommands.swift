@@ -57,7 +57,7 @@ extension Engine {
                 if !replace { c.reply.integer(0); return }
                 c.deleteKey(dst, in: target)
             }
-            let copy = KeyEntry(key: dst, value: e.value.deepCopy(), expireAtMs: e.expireAtMs, clock: c.engine.lruClock)
+            let copy = KeyEntry.make(key: dst, value: e.value.deepCopy(), expireAtMs: e.expireAtMs, clock: c.engine.lruClock)
             target.add(copy)
             c.engine.keyModified(targetDB, dst)
             c.engine.dirty += 1
@@ -73,7 +73,7 @@ extension Engine {
             let target = c.engine.databases[Int(d)]
             if key.withUnsafeBytes({ c.engine.lookup(target, $0) }) != nil { c.reply.integer(0); return }
             c.db.remove(key)
-            target.add(KeyEntry(key: key, value: e.value, expireAtMs: e.expireAtMs, clock: e.accessClock))
+            target.add(KeyEntry.make(key: key, value: e.value, expireAtMs: e.expireAtMs, clock: e.accessClock))
             c.engine.keyModified(c.client.db, key)
             c.engine.keyModified(Int(d), key)
             c.engine.dirty += 1
@@ -86,7 +86,7 @@ extension Engine {
             var out: [Bytes] = []
             c.db.keys.forEach { e in
                 if c.engine.isExpired(e) { return }
-                if all || pattern.withUnsafeBytes({ p in e.key.withUnsafeBytes { globMatch(pattern: p, string: $0) } }) {
+                if all || pattern.withUnsafeBytes({ p in e.withKeyBytes { globMatch(pattern: p, string: $0) } }) {
                     out.append(e.key)
                 }
             }
@@ -232,7 +232,7 @@ extension CommandCall {
             deleteKey(dst)
         }
         db.remove(src)
-        db.add(KeyEntry(key: dst, value: e.value, expireAtMs: e.expireAtMs, clock: e.accessClock))
+        db.add(KeyEntry.make(key: dst, value: e.value, expireAtMs: e.expireAtMs, clock: e.accessClock))
         engine.keyModified(db.id, src)
         engine.keyModified(db.id, dst)
         engine.dirty += 1
@@ -324,7 +324,7 @@ extension CommandCall {
         let matchAll = pattern.map { $0.count == 1 && $0[0] == UInt8(ascii: "*") } ?? true
         for e in found {
             if !matchAll, let p = pattern,
-               !p.withUnsafeBytes({ pp in e.key.withUnsafeBytes { globMatch(pattern: pp, string: $0) } }) { continue }
+               !p.withUnsafeBytes({ pp in e.withKeyBytes { globMatch(pattern: pp, string: $0) } }) { continue }
             if let t = type, t.debugText != e.value.typeName { continue }
             if engine.isExpired(e) { engine.expireKey(db, e); continue }
             out.append(e.key)

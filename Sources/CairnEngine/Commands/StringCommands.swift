@@ -17,10 +17,11 @@ extension Engine {
 
         reg("get", 2, [.readonly, .fast], (1, 1, 1), "Returns the string value of a key.") { c in
             guard let e = c.lookupRead(c.argv[1]) else { c.reply.null(); return }
-            switch e.value {
-            case .string(let b): c.reply.bulk(b)
-            case .int(let v): c.reply.bulk(integerText: v)
-            default: c.wrongType()
+            switch e.storageKind {
+            case .inlineString: e.withInlineString { c.reply.bulk($0) }
+            case .int: c.reply.bulk(integerText: e.intValue)
+            case .boxed:
+                if case .string(let b) = e.value { c.reply.bulk(b) } else { c.wrongType() }
             }
         }
 
@@ -69,10 +70,12 @@ extension Engine {
             c.reply.arrayHeader(c.argv.count - 1)
             for key in c.argv.dropFirst() {
                 guard let e = c.lookupRead(key) else { c.reply.null(); continue }
-                switch e.value {
-                case .string(let b): c.reply.bulk(b)
-                case .int(let v): c.reply.bulk(integerText: v)
-                default: c.reply.null()   // MGET answers nil for a key of another type
+                switch e.storageKind {
+                case .inlineString: e.withInlineString { c.reply.bulk($0) }
+                case .int: c.reply.bulk(integerText: e.intValue)
+                case .boxed:
+                    // MGET answers nil for a key of another type
+                    if case .string(let b) = e.value { c.reply.bulk(b) } else { c.reply.null() }
                 }
             }
         }

@@ -25,12 +25,29 @@
 // before the bucket changes, so the snapshot driver can serialize it first; the bucket then
 // takes the current epoch and is not reported again during that snapshot.
 
-public protocol ChainedNode: AnyObject {
-    var key: Bytes { get }
+/// A node the table can chain: it links to the next node of its bucket and lends its key's
+/// bytes for hashing and comparison.
+public protocol HashNode: AnyObject {
     var chainNext: Self? { get set }
+    func withKeyBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R
+    func keyEquals(_ other: UnsafeRawBufferPointer) -> Bool
 }
 
-public final class HashTable<Node: ChainedNode> {
+/// A node that stores its key as Bytes (collection members and fields).
+public protocol ChainedNode: HashNode {
+    var key: Bytes { get }
+}
+
+extension ChainedNode {
+    @inlinable
+    public func withKeyBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        try key.withUnsafeBytes(body)
+    }
+    @inlinable
+    public func keyEquals(_ other: UnsafeRawBufferPointer) -> Bool { key.equals(other) }
+}
+
+public final class HashTable<Node: HashNode> {
     @usableFromInline
     struct Table {
         var buckets: [Node?]
@@ -81,13 +98,13 @@ public final class HashTable<Node: ChainedNode> {
         let h = Int(truncatingIfNeeded: hash(key))
         var node = t0.buckets[h & t0.mask]
         while let n = node {
-            if n.key.equals(key) { return n }
+            if n.keyEquals(key) { return n }
             node = n.chainNext
         }
         if let t = t1 {
             node = t.buckets[h & t.mask]
             while let n = node {
-                if n.key.equals(key) { return n }
+                if n.keyEquals(key) { return n }
                 node = n.chainNext
             }
         }
@@ -104,7 +121,7 @@ public final class HashTable<Node: ChainedNode> {
     public func insert(_ node: Node) {
         if rehashIndex >= 0 { rehashStep(1) }
         expandIfNeeded()
-        let h = Int(truncatingIfNeeded: node.key.withUnsafeBytes { hash($0) })
+        let h = Int(truncatingIfNeeded: node.withKeyBytes { hash($0) })
         if rehashIndex >= 0 {
             let i = h & t1!.mask
             touchBucket(inT1: true, i)
@@ -141,7 +158,7 @@ public final class HashTable<Node: ChainedNode> {
         var prev: Node? = nil
         var node = inT1 ? t1!.buckets[i] : t0.buckets[i]
         while let n = node {
-            if n.key.equals(key) {
+            if n.keyEquals(key) {
                 touchBucket(inT1: inT1, i)
                 if let p = prev { p.chainNext = n.chainNext }
                 else if inT1 { t1!.buckets[i] = n.chainNext }
@@ -243,7 +260,7 @@ public final class HashTable<Node: ChainedNode> {
             var node = t0.buckets[rehashIndex]
             while let n = node {
                 node = n.chainNext
-                let h = Int(truncatingIfNeeded: n.key.withUnsafeBytes { hash($0) })
+                let h = Int(truncatingIfNeeded: n.withKeyBytes { hash($0) })
                 let i = h & target.mask
                 if snapshotEpoch > target.epochs[i] {
                     beforeBucketMutation?(target.buckets[i])

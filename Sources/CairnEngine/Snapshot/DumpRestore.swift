@@ -172,7 +172,7 @@ extension CommandCall {
             reply.ok()
             return
         }
-        let entry = KeyEntry(key: key, value: value, expireAtMs: expireAt ?? KeyEntry.noExpiry, clock: engine.lruClock)
+        let entry = KeyEntry.make(key: key, value: value, expireAtMs: expireAt ?? KeyEntry.noExpiry, clock: engine.lruClock)
         // No LFU policy exists, so FREQ is accepted and ignored (Redis ignores it under LRU
         // policies too); IDLETIME back-dates the access clock.
         if idle >= 0 {

@@ -270,7 +270,7 @@ public final class SnapshotDriver {
         let next = table.scan(cursor) { scanBatch.append($0) }
         inPass = true
         for e in scanBatch {
-            e.key.withUnsafeBytes { table.willMutate($0) }
+            e.withKeyBytes { table.willMutate($0) }
         }
         inPass = false
         scanBatch.removeAll(keepingCapacity: true)
@@ -314,7 +314,7 @@ public final class SnapshotDriver {
                     scanBatch.removeAll(keepingCapacity: true)
                     cursor = table.scan(cursor) { scanBatch.append($0) }
                     // Not `inPass`: the bytes are early, forced by a client's command.
-                    for e in scanBatch { e.key.withUnsafeBytes { table.willMutate($0) } }
+                    for e in scanBatch { e.withKeyBytes { table.willMutate($0) } }
                 } while cursor != 0
                 scanBatch.removeAll(keepingCapacity: true)
                 cursors[i] = 0

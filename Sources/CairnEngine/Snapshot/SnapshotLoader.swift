@@ -224,7 +224,7 @@ public enum SnapshotLoader {
                 } catch let e as ValueCodec.UnsupportedValue {
                     throw failure(e.description, at: keyOffset, key: key)
                 }
-                let entry = KeyEntry(key: key, value: value, expireAtMs: expireAt ?? KeyEntry.noExpiry, clock: lruClock)
+                let entry = KeyEntry.make(key: key, value: value, expireAtMs: expireAt ?? KeyEntry.noExpiry, clock: lruClock)
                 if let idle = assembler.idle {
                     entry.accessClock = UInt32(truncatingIfNeeded: max(0, Int64(lruClock) - Int64(clamping: idle)))
                 }

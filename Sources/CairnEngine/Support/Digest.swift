@@ -68,8 +68,8 @@ public enum Digest {
                 if engine.isExpired(e) { return }
                 var bytes: [UInt8] = []
                 withUnsafeBytes(of: Int64(db.id).littleEndian) { bytes += $0 }
-                withUnsafeBytes(of: Int64(e.key.count).littleEndian) { bytes += $0 }
-                bytes += e.key.array
+                withUnsafeBytes(of: Int64(e.keyCount).littleEndian) { bytes += $0 }
+                e.withKeyBytes { bytes += $0 }
                 withUnsafeBytes(of: e.expireAtMs.littleEndian) { bytes += $0 }
                 bytes += canonical(e.value)
                 let h = hash(bytes)

@@ -42,15 +42,11 @@ public enum MemoryAccounting {
         b.heapArray.map(arrayBytes) ?? 0
     }
 
-    /// Bytes one key costs: its entry, key and value allocations and its table slot(s).
+    /// Bytes one key costs: its entry (key and short value inside), a boxed value, its table
+    /// slot(s).
     public static func entryBytes(_ e: KeyEntry) -> Int {
-        var total = objectBytes(e) + bytesBytes(e.key) + 8
-        switch e.value {
-        case .string(let b): total += bytesBytes(b)
-        case .int: break
-        case .hash, .list, .set, .zset: total += e.value.memoryBytes
-        }
-        if e.hasExpiry { total += 64 + 8 }   // VolatileNode + its slot
+        var total = objectBytes(e) + e.boxedBytes + 12
+        if e.hasExpiry { total += 48 + 12 }   // VolatileNode + its slot
         return total
     }
 }
