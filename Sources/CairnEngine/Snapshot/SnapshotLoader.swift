@@ -117,10 +117,14 @@ public struct SnapshotLoadOptions {
     public var dropExpired = true
     /// "Now" for `dropExpired`, in Unix milliseconds.
     public var nowMs: Int64
+    /// Decode on a second thread while the calling thread inserts (see the header comment);
+    /// false: both halves on the calling thread, batch after batch.
+    public var pipelined = true
 
-    public init(dropExpired: Bool = true, nowMs: Int64) {
+    public init(dropExpired: Bool = true, nowMs: Int64, pipelined: Bool = true) {
         self.dropExpired = dropExpired
         self.nowMs = nowMs
+        self.pipelined = pipelined
     }
 }
 
@@ -163,36 +167,207 @@ public struct SnapshotLoadError: Error, CustomStringConvertible {
 }
 
 public enum SnapshotLoader {
+    /// Keys per batch handed from the decoding half to the inserting half.
+    static let batchKeys = 512
+    /// Batches decoded ahead of the inserting half at most.
+    static let batchesAhead = 32
+
     /// Loads a whole snapshot into new databases shaped like `engine`'s. Throws
-    /// `SnapshotLoadError`; the engine is not touched either way.
-    public static func load(_ input: SnapshotInput, engine: Engine, options: SnapshotLoadOptions) throws -> SnapshotLoadResult {
-        let reader = RDBReader(source: input, verifyChecksum: true)
-        var result = SnapshotLoadResult(databases: (0..<engine.databases.count).map { Database(id: $0, seed: engine.seed) })
-        var db = 0
-        var assembler = RDBKeyAssembler()
-        var keyOffset = 0
-        let lruClock = UInt32(truncatingIfNeeded: options.nowMs / 1000)
-
-        func failure(_ reason: String, at offset: Int? = nil, key: Bytes? = nil) -> SnapshotLoadError {
-            SnapshotLoadError(offset: offset ?? reader.offset, container: input.format ?? .none, compressedOffset: nil,
-                              key: key, reason: reason)
+    /// `SnapshotLoadError`; the engine is not touched either way (only its configuration is
+    /// read, on the calling thread).
+    public static func load(_ input: SnapshotInput, engine: Engine, options: SnapshotLoadOptions,
+                            progress: SnapshotLoadProgress? = nil) throws -> SnapshotLoadResult {
+        let decoder = SnapshotDecoder(input: input, limits: CollectionLimits(engine.config, seed: engine.seed),
+                                      databaseCount: engine.databases.count, options: options, progress: progress)
+        let inserter = SnapshotInserter(databases: (0..<engine.databases.count).map { Database(id: $0, seed: engine.seed) },
+                                        decoder: decoder)
+        // The container and the RDB header are read here, so a file that is not a snapshot at
+        // all fails before any thread starts.
+        try decoder.start()
+        if options.pipelined {
+            try loadPipelined(decoder, inserter)
+        } else {
+            var batch: [LoadItem] = []
+            while true {
+                let more = try decoder.decode(into: &batch, maxKeys: batchKeys)
+                try inserter.insert(&batch)
+                if !more { break }
+            }
         }
+        var result = decoder.result
+        result.databases = inserter.databases
+        result.keysLoaded = inserter.keysLoaded
+        return result
+    }
 
+    /// The decoding half on its own thread, the inserting half here; a bounded queue of
+    /// batches between them. Whichever half fails first stops the other; the decoding thread
+    /// has always ended when this returns.
+    private static func loadPipelined(_ decoder: SnapshotDecoder, _ inserter: SnapshotInserter) throws {
+        let queue = LoadQueue(capacity: batchesAhead)
+        let thread = try LoadThread {
+            do {
+                var more = true
+                while more {
+                    var batch: [LoadItem] = []
+                    batch.reserveCapacity(batchKeys + 4)
+                    more = try decoder.decode(into: &batch, maxKeys: batchKeys)
+                    guard queue.put(batch) else { return }   // the inserting half gave up
+                }
+                queue.finish(nil)
+            } catch {
+                queue.finish(error)
+            }
+        }
         do {
-            loop: while true {
+            while var batch = try queue.take() {
+                try inserter.insert(&batch)
+            }
+        } catch {
+            queue.cancel()
+            thread.join()
+            throw error
+        }
+        thread.join()
+    }
+}
+
+/// What the decoding half hands the inserting half, in file order: a key, or a change of
+/// database or table size. A struct rather than an enum with payloads so the inserting half
+/// can read one field of an item in place (a pattern match would copy the payload, and with
+/// it take a reference on a value the other thread made).
+struct LoadItem {
+    enum Kind: UInt8 {
+        /// A key ready to insert. The inserting half makes the KeyEntry: memory it writes
+        /// stays in its own cache, where the table's chains will look at it.
+        case key
+        /// `number` is the database.
+        case selectDB
+        /// `number` keys, `expiresHint` expires.
+        case reserve
+        /// A key the engine cannot hold (`reason`): refused once the inserting half has
+        /// checked it is not a duplicate, as the file's order of checks has it.
+        case refused
+    }
+    var kind: Kind
+    var key = Bytes()
+    var value: Value? = nil
+    var expireAtMs = KeyEntry.noExpiry
+    var accessClock: UInt32 = 0
+    /// The key's record start in the RDB stream (for its errors).
+    var offset = 0
+    var number = 0
+    var expiresHint = 0
+    var reason = ""
+
+    static func selectDB(_ n: Int) -> LoadItem { LoadItem(kind: .selectDB, number: n) }
+    static func reserve(keys: Int, expires: Int) -> LoadItem { LoadItem(kind: .reserve, number: keys, expiresHint: expires) }
+}
+
+/// Progress of a load for INFO's loading_* fields, readable from any thread.
+public final class SnapshotLoadProgress: @unchecked Sendable {
+    private let lock = LoadLock()
+    private var rawBytes = 0
+
+    public init() {}
+
+    /// Bytes of the file read so far.
+    public var loadedBytes: Int { lock.with { rawBytes } }
+
+    func update(_ bytes: Int) { lock.with { rawBytes = bytes } }
+}
+
+// MARK: - decoding half
+
+/// File → KeyEntries: the container, the RDB reader, values built by SnapshotValueBuilder,
+/// expired keys dropped. Touches no Database and no Engine.
+final class SnapshotDecoder {
+    let input: SnapshotInput
+    let reader: RDBReader
+    let limits: CollectionLimits
+    let databaseCount: Int
+    let options: SnapshotLoadOptions
+    let progress: SnapshotLoadProgress?
+    let lruClock: UInt32
+    let builder: SnapshotValueBuilder
+    /// Everything but the databases and keysLoaded (the inserting half's).
+    var result = SnapshotLoadResult(databases: [])
+    private var db = 0
+    private var done = false
+
+    init(input: SnapshotInput, limits: CollectionLimits, databaseCount: Int, options: SnapshotLoadOptions,
+         progress: SnapshotLoadProgress?) {
+        self.input = input
+        self.reader = RDBReader(source: input, verifyChecksum: true)
+        self.limits = limits
+        self.databaseCount = databaseCount
+        self.options = options
+        self.progress = progress
+        self.lruClock = UInt32(truncatingIfNeeded: options.nowMs / 1000)
+        self.builder = SnapshotValueBuilder(limits: limits)
+    }
+
+    var container: CompressionFormat { input.format ?? .none }
+
+    func failure(_ reason: String, at offset: Int? = nil, key: Bytes? = nil) -> SnapshotLoadError {
+        SnapshotLoadError(offset: offset ?? reader.offset, container: container, compressedOffset: nil,
+                          key: key, reason: reason)
+    }
+
+    /// Turns the reader's and the container's errors into located SnapshotLoadErrors.
+    private func located<R>(_ body: () throws -> R) throws -> R {
+        do {
+            return try body()
+        } catch let e as SnapshotLoadError {
+            throw e
+        } catch let e as RDBError {
+            throw SnapshotLoadError(offset: e.offset, container: container, compressedOffset: nil,
+                                    key: e.key, reason: e.reason)
+        } catch let e as CompressionError {
+            let name = input.format.map { "\($0)" } ?? "unknown"
+            throw SnapshotLoadError(offset: reader.offset, container: container,
+                                    compressedOffset: input.format == nil ? 0 : e.offset,
+                                    key: nil, reason: "\(name) container: \(e.message)")
+        }
+    }
+
+    /// Reads up to and including the RDB header.
+    func start() throws {
+        try located {
+            guard let event = try reader.next(), case .header(let version) = event else {
+                throw failure("no RDB header")   // unreachable: the reader throws first
+            }
+            result.rdbVersion = version
+            result.format = container
+        }
+    }
+
+    /// Decodes records into `batch` until it holds `maxKeys` keys or the stream ends (then
+    /// the container is checked to its end too). Returns false once everything is read.
+    func decode(into batch: inout [LoadItem], maxKeys: Int) throws -> Bool {
+        if done { return false }
+        return try located {
+            var keys = 0
+            while keys < maxKeys {
                 let recordStart = reader.offset
                 guard let event = try reader.next() else { break }
                 switch event {
+                case .keyBegin(let key, _, _, let expireAt, let idle, _):
+                    guard let item = try decodeKey(key, expireAt: expireAt, idle: idle, event: event, offset: recordStart) else {
+                        continue
+                    }
+                    batch.append(item)
+                    keys += 1
                 case .header(let version):
                     result.rdbVersion = version
-                    result.format = input.format ?? .none
                 case .aux(let k, let v):
                     result.aux.append((k.debugText, v))
                 case .selectDB(let n):
-                    guard n < result.databases.count else {
-                        throw failure("the file selects database \(n), but this server has \(result.databases.count) databases (raise 'databases')")
+                    guard n < databaseCount else {
+                        throw failure("the file selects database \(n), but this server has \(databaseCount) databases (raise 'databases')")
                     }
                     db = n
+                    batch.append(.selectDB(n))
                 case .function:
                     throw failure("the file contains function libraries, which this version of Cairn cannot load")
                 case .moduleAux(_, let name, _):
@@ -200,53 +375,273 @@ public enum SnapshotLoader {
                 case .resizeDB(let dbSize, let expiresSize):
                     // Size the tables once from the file's hint instead of growing through
                     // ~20 incremental rehashes (capped: the hint comes from the file).
-                    result.databases[db].reserve(keys: Int(min(dbSize, 1 << 30)), expires: Int(min(expiresSize, 1 << 30)))
-                case .keyBegin:
-                    keyOffset = recordStart   // the key's record, its expiry prefix included
+                    batch.append(.reserve(keys: Int(min(dbSize, 1 << 30)), expires: Int(min(expiresSize, 1 << 30))))
                 case .end:
-                    break loop
+                    result.rdbBytes = reader.offset
+                    let extra = try input.finishContainer()
+                    if extra > 0 {
+                        throw failure("\(extra) bytes after the end of the RDB stream inside the \(input.format.map { "\($0)" } ?? "") container", at: reader.offset)
+                    }
+                    progress?.update(input.rawOffset)
+                    done = true
+                    return false
                 default:
                     break
                 }
-                guard let rdbValue = assembler.feed(event), let key = assembler.key else { continue }
-                let expireAt = assembler.expireAtMs
-                if options.dropExpired, let t = expireAt, t <= options.nowMs {
-                    result.keysExpired += 1
-                    continue
-                }
-                let target = result.databases[db]
-                guard target.find(key) == nil else {
-                    throw failure("duplicate key in database \(db)", at: keyOffset, key: key)
-                }
-                let value: Value
-                do {
-                    value = try ValueCodec.value(from: rdbValue, for: engine)
-                } catch let e as ValueCodec.UnsupportedValue {
-                    throw failure(e.description, at: keyOffset, key: key)
-                }
-                let entry = KeyEntry(key: key, value: value, expireAtMs: expireAt ?? KeyEntry.noExpiry, clock: lruClock)
-                if let idle = assembler.idle {
-                    entry.accessClock = UInt32(truncatingIfNeeded: max(0, Int64(lruClock) - Int64(clamping: idle)))
-                }
-                target.add(entry)
-                result.keysLoaded += 1
             }
-            result.rdbBytes = reader.offset
-            let extra = try input.finishContainer()
-            if extra > 0 {
-                throw failure("\(extra) bytes after the end of the RDB stream inside the \(input.format.map { "\($0)" } ?? "") container", at: reader.offset)
-            }
-        } catch let e as SnapshotLoadError {
-            throw e
-        } catch let e as RDBError {
-            throw SnapshotLoadError(offset: e.offset, container: input.format ?? .none, compressedOffset: nil,
-                                    key: e.key, reason: e.reason)
-        } catch let e as CompressionError {
-            let name = input.format.map { "\($0)" } ?? "unknown"
-            throw SnapshotLoadError(offset: reader.offset, container: input.format ?? .none,
-                                    compressedOffset: input.format == nil ? 0 : e.offset,
-                                    key: nil, reason: "\(name) container: \(e.message)")
+            progress?.update(input.rawOffset)
+            return true
         }
-        return result
+    }
+
+    /// One key's value, read right after its `.keyBegin`; nil when it has expired.
+    private func decodeKey(_ key: Bytes, expireAt: Int64?, idle: UInt64?, event: RDBEvent, offset: Int) throws -> LoadItem? {
+        var value: Value? = nil
+        var refusal: String? = nil
+        if try reader.readValue(into: builder) {
+            if let u = builder.unsupported { refusal = u.description } else { value = builder.take() }
+        } else {
+            // Streams: the event path, and ValueCodec says whether the engine holds it.
+            var assembler = RDBKeyAssembler()
+            _ = assembler.feed(event)
+            var rdbValue: RDBValue? = nil
+            while rdbValue == nil {
+                guard let e = try reader.next() else { throw failure("unexpected end of the RDB stream inside a value") }
+                rdbValue = assembler.feed(e)
+            }
+            do {
+                value = try ValueCodec.value(from: rdbValue!, limits: limits)
+            } catch let e as ValueCodec.UnsupportedValue {
+                refusal = e.description
+            }
+        }
+        if options.dropExpired, let t = expireAt, t <= options.nowMs {
+            result.keysExpired += 1
+            return nil
+        }
+        guard let value else { return LoadItem(kind: .refused, key: key, offset: offset, reason: refusal ?? "") }
+        var clock = lruClock
+        if let idle {
+            clock = UInt32(truncatingIfNeeded: max(0, Int64(lruClock) - Int64(clamping: idle)))
+        }
+        return LoadItem(kind: .key, key: key, value: value, expireAtMs: expireAt ?? KeyEntry.noExpiry,
+                        accessClock: clock, offset: offset)
     }
 }
+
+// MARK: - inserting half
+
+/// KeyEntries → the new databases, refusing a key twice in one database.
+final class SnapshotInserter {
+    let databases: [Database]
+    let decoder: SnapshotDecoder
+    private(set) var keysLoaded = 0
+    private var db = 0
+
+    init(databases: [Database], decoder: SnapshotDecoder) {
+        self.databases = databases
+        self.decoder = decoder
+    }
+
+    /// Inserts a batch, taking its items out (`batch` is left empty). Items are moved out,
+    /// not copied, so no reference count is touched on values the other thread made.
+    func insert(_ batch: inout [LoadItem]) throws {
+        var target = databases[db]
+        defer { batch.removeAll(keepingCapacity: true) }
+        try batch.withUnsafeMutableBufferPointer { p in
+            warm(p, target)
+            for i in 0..<p.count {
+                switch p[i].kind {
+                case .key:
+                    let offset = p[i].offset
+                    guard target.find(p[i].key) == nil else {
+                        throw duplicate(p[i].key, offset)
+                    }
+                    // Moved out of the batch, not copied (see `warm`).
+                    let value = p[i].value.take()!
+                    target.add(KeyEntry(key: p[i].key, value: value, expireAtMs: p[i].expireAtMs, clock: p[i].accessClock))
+                    keysLoaded += 1
+                case .selectDB:
+                    db = p[i].number
+                    target = databases[db]
+                case .reserve:
+                    target.reserve(keys: p[i].number, expires: p[i].expiresHint)
+                case .refused:
+                    if target.find(p[i].key) != nil { throw duplicate(p[i].key, p[i].offset) }
+                    throw SnapshotLoadError(offset: p[i].offset, container: decoder.result.format, compressedOffset: nil,
+                                            key: p[i].key, reason: p[i].reason)
+                }
+            }
+        }
+    }
+
+    /// Brings the buckets the batch's keys hash to, and the first node of each, into the
+    /// cache before the lookups. A lookup walks bucket → node → node taking a reference at
+    /// each step (a locked instruction), so its cache misses come one after the other; here
+    /// the loads are independent of each other and the processor overlaps them. It reads the
+    /// bucket words as plain integers (no references taken), and changes nothing but timing.
+    private var hashes: [(keys: Int, volatile: Int)] = []
+    private var warmSink = 0
+    private func warm(_ items: UnsafeMutableBufferPointer<LoadItem>, _ target: Database) {
+        let keys = target.keys, volatile = target.volatile
+        guard !keys.isRehashing, !volatile.isRehashing, keys.count > 0 else { return }
+        let keysMask = keys.t0.mask, volatileMask = volatile.t0.mask
+        hashes.removeAll(keepingCapacity: true)
+        for i in 0..<items.count where items[i].kind == .key {
+            let h = Int(truncatingIfNeeded: items[i].key.withUnsafeBytes { keys.hash($0) })
+            hashes.append((h & keysMask, items[i].expireAtMs != KeyEntry.noExpiry ? h & volatileMask : -1))
+        }
+        var touched = 0
+        keys.t0.buckets.withUnsafeBufferPointer { kb in
+            volatile.t0.buckets.withUnsafeBufferPointer { vb in
+                let keyWords = UnsafeRawBufferPointer(kb), volatileWords = UnsafeRawBufferPointer(vb)
+                for (k, v) in hashes {
+                    touched &+= Int(bitPattern: keyWords.load(fromByteOffset: k &* 8, as: UInt.self))
+                    if v >= 0 { touched &+= Int(bitPattern: volatileWords.load(fromByteOffset: v &* 8, as: UInt.self)) }
+                }
+                for (k, _) in hashes {
+                    let head = keyWords.load(fromByteOffset: k &* 8, as: UInt.self)
+                    if let node = UnsafeRawPointer(bitPattern: head) {
+                        // The object header (reference count) and the start of its fields.
+                        touched &+= Int(node.load(fromByteOffset: 8, as: UInt8.self))
+                        touched &+= Int(node.load(fromByteOffset: 16, as: UInt8.self))
+                    }
+                }
+            }
+        }
+        warmSink &+= touched
+    }
+
+    private func duplicate(_ key: Bytes, _ offset: Int) -> SnapshotLoadError {
+        SnapshotLoadError(offset: offset, container: decoder.result.format, compressedOffset: nil,
+                          key: key, reason: "duplicate key in database \(db)")
+    }
+}
+
+// MARK: - threads
+
+/// A bounded FIFO of batches between the two halves (pthread mutex and conditions: no
+/// Foundation in the engine).
+final class LoadQueue: @unchecked Sendable {
+    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    private let changed = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+    private var batches: [[LoadItem]] = []
+    private var head = 0
+    private var finished = false
+    private var failure: Error?
+    private var cancelled = false
+    let capacity: Int
+
+    init(capacity: Int) {
+        self.capacity = capacity
+        pthread_mutex_init(mutex, nil)
+        pthread_cond_init(changed, nil)
+    }
+
+    deinit {
+        pthread_cond_destroy(changed)
+        pthread_mutex_destroy(mutex)
+        changed.deallocate()
+        mutex.deallocate()
+    }
+
+    /// Decoding side: waits while the queue is full; false once the inserting side cancelled.
+    func put(_ batch: [LoadItem]) -> Bool {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        while batches.count - head >= capacity && !cancelled { pthread_cond_wait(changed, mutex) }
+        if cancelled { return false }
+        batches.append(batch)
+        pthread_cond_broadcast(changed)
+        return true
+    }
+
+    /// Decoding side: no more batches (`error`: it failed).
+    func finish(_ error: Error?) {
+        pthread_mutex_lock(mutex)
+        finished = true
+        failure = error
+        pthread_cond_broadcast(changed)
+        pthread_mutex_unlock(mutex)
+    }
+
+    /// Inserting side: the next batch; nil after the last; the decoding side's error after
+    /// every batch decoded before it.
+    func take() throws -> [LoadItem]? {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        while head == batches.count && !finished { pthread_cond_wait(changed, mutex) }
+        if head < batches.count {
+            let b = batches[head]
+            batches[head] = []
+            head += 1
+            if head == batches.count || head >= 64 {
+                batches.removeFirst(head)
+                head = 0
+            }
+            pthread_cond_broadcast(changed)
+            return b
+        }
+        if let failure { throw failure }
+        return nil
+    }
+
+    /// Inserting side: stop the decoding side (its next put returns false).
+    func cancel() {
+        pthread_mutex_lock(mutex)
+        cancelled = true
+        batches.removeAll()
+        head = 0
+        pthread_cond_broadcast(changed)
+        pthread_mutex_unlock(mutex)
+    }
+}
+
+/// A joinable thread running one closure.
+final class LoadThread {
+    private var thread = pthread_t()
+
+    private final class Box {
+        let body: () -> Void
+        init(_ body: @escaping () -> Void) { self.body = body }
+    }
+
+    init(_ body: @escaping () -> Void) throws {
+        let box = Unmanaged.passRetained(Box(body)).toOpaque()
+        let rc = pthread_create(&thread, nil, { arg in
+            let box = Unmanaged<Box>.fromOpaque(arg!).takeRetainedValue()
+            box.body()
+            return nil
+        }, box)
+        if rc != 0 {
+            Unmanaged<Box>.fromOpaque(box).release()
+            throw SnapshotLoadError(offset: 0, container: .none, compressedOffset: nil, key: nil,
+                                    reason: "cannot start the loading thread (error \(rc))")
+        }
+    }
+
+    func join() {
+        pthread_join(thread, nil)
+    }
+}
+
+/// A pthread mutex for small critical sections.
+final class LoadLock: @unchecked Sendable {
+    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    init() { pthread_mutex_init(mutex, nil) }
+    deinit {
+        pthread_mutex_destroy(mutex)
+        mutex.deallocate()
+    }
+    func with<R>(_ body: () throws -> R) rethrows -> R {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        return try body()
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
