@@ -35,6 +35,12 @@ public final class SnapshotInput: RDBByteSource {
         self.readRaw = read
     }
 
+    /// Set while a thread reads and decompresses ahead (`startPrefetching`).
+    private var prefetch: LoadQueue<(bytes: [UInt8], rawOffset: Int)>?
+    private var prefetchThread: LoadThread?
+    /// Decompressed chunks the prefetching thread may run ahead by.
+    static let chunksAhead = 16
+
     /// A snapshot held in memory.
     public convenience init(bytes: [UInt8]) {
         let source = RDBMemorySource(bytes)
@@ -67,8 +73,64 @@ public final class SnapshotInput: RDBByteSource {
         pendingPos = 0
     }
 
+    /// From here on a thread of its own reads the file and takes the container off, up to
+    /// `chunksAhead` chunks ahead of `read`. Chunks and errors arrive in the order the plain
+    /// path meets them (each chunk is one `feed` of the decompressor), so a load sees the same
+    /// bytes and the same error at the same place. Call after the first read.
+    func startPrefetching() throws {
+        guard prefetch == nil, format != nil, !rawEOF else { return }
+        let queue = LoadQueue<(bytes: [UInt8], rawOffset: Int)>(capacity: SnapshotInput.chunksAhead)
+        prefetch = queue
+        prefetchThread = try LoadThread { [self] in
+            do {
+                while true {
+                    let n = try fillRaw()
+                    if n == 0 {
+                        try decompressor?.finish()
+                        break
+                    }
+                    let out: [UInt8]
+                    if let d = decompressor {
+                        out = try rawBuffer.withUnsafeBytes { try d.feed(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
+                    } else {
+                        out = Array(rawBuffer[0..<n])
+                    }
+                    if !out.isEmpty { guard queue.put((out, rawOffset)) else { return } }
+                }
+                queue.finish(nil)
+            } catch {
+                queue.finish(error)
+            }
+        }
+    }
+
+    /// Stops the prefetching thread (if any) and waits for it.
+    func stopPrefetching() {
+        guard let queue = prefetch, let thread = prefetchThread else { return }
+        queue.cancel()
+        thread.join()
+        prefetchThread = nil
+    }
+
+    /// Bytes of the file read so far, also while prefetching (then: as far as `read` got).
+    var consumedRawOffset: Int { prefetch == nil ? rawOffset : prefetchedOffset }
+    private var prefetchedOffset = 0
+    private var prefetchDone = false
+
     public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
         if format == nil { try detect() }
+        if let queue = prefetch {
+            while pendingPos >= pending.count {
+                if prefetchDone { return 0 }
+                guard let chunk = try queue.take() else {
+                    prefetchDone = true
+                    return 0
+                }
+                pending = chunk.bytes
+                pendingPos = 0
+                prefetchedOffset = chunk.rawOffset
+            }
+        }
         while pendingPos >= pending.count {
             guard let d = decompressor else {
                 // Plain RDB: straight from the file.
@@ -102,6 +164,15 @@ public final class SnapshotInput: RDBByteSource {
         guard let d = decompressor else { return 0 }
         var extra = pending.count - pendingPos
         pendingPos = pending.count
+        if let queue = prefetch {
+            // The thread reads to the end and checks the container's own checksum.
+            while !prefetchDone, let chunk = try queue.take() {
+                extra += chunk.bytes.count
+                prefetchedOffset = chunk.rawOffset
+            }
+            prefetchDone = true
+            return extra
+        }
         while !rawEOF {
             let n = try fillRaw()
             if n == 0 { break }
@@ -184,7 +255,9 @@ public enum SnapshotLoader {
         // The container and the RDB header are read here, so a file that is not a snapshot at
         // all fails before any thread starts.
         try decoder.start()
+        defer { input.stopPrefetching() }
         if options.pipelined {
+            try input.startPrefetching()
             try loadPipelined(decoder, inserter)
         } else {
             var batch: [LoadItem] = []
@@ -200,36 +273,47 @@ public enum SnapshotLoader {
         return result
     }
 
-    /// The decoding half on its own thread, the inserting half here; a bounded queue of
-    /// batches between them. Whichever half fails first stops the other; the decoding thread
-    /// has always ended when this returns.
+    /// The inserting half on its own thread, the decoding half here; a bounded queue of
+    /// batches between them. (This way round the decoding half, which allocates most, uses
+    /// the calling thread's allocator arena; a new thread's arena grows a page at a time.)
+    /// Whichever half fails first stops the other; the error reported is the first in file
+    /// order, since the inserting half sees every batch decoded before a decoding error. The
+    /// inserting thread has always ended when this returns.
     private static func loadPipelined(_ decoder: SnapshotDecoder, _ inserter: SnapshotInserter) throws {
-        let queue = LoadQueue(capacity: batchesAhead)
+        let queue = LoadQueue<[LoadItem]>(capacity: batchesAhead)
+        let insertFailure = LoadResultBox()
         let thread = try LoadThread {
             do {
-                var more = true
-                while more {
-                    var batch: [LoadItem] = []
-                    batch.reserveCapacity(batchKeys + 4)
-                    more = try decoder.decode(into: &batch, maxKeys: batchKeys)
-                    guard queue.put(batch) else { return }   // the inserting half gave up
+                while var batch = try queue.take() {
+                    try inserter.insert(&batch)
                 }
-                queue.finish(nil)
             } catch {
-                queue.finish(error)
+                insertFailure.error = error
+                queue.cancel()
             }
         }
+        var decodeFailure: Error?
         do {
-            while var batch = try queue.take() {
-                try inserter.insert(&batch)
+            var more = true
+            while more {
+                var batch: [LoadItem] = []
+                batch.reserveCapacity(batchKeys + 4)
+                more = try decoder.decode(into: &batch, maxKeys: batchKeys)
+                guard queue.put(batch) else { break }   // the inserting half failed
             }
+            queue.finish(nil)
         } catch {
-            queue.cancel()
-            thread.join()
-            throw error
+            decodeFailure = error
+            queue.finish(error)
         }
         thread.join()
+        if let e = insertFailure.error ?? decodeFailure { throw e }
     }
+}
+
+/// An error handed from the inserting thread to the caller (read after the join).
+final class LoadResultBox: @unchecked Sendable {
+    var error: Error?
 }
 
 /// What the decoding half hands the inserting half, in file order: a key, or a change of
@@ -382,14 +466,14 @@ final class SnapshotDecoder {
                     if extra > 0 {
                         throw failure("\(extra) bytes after the end of the RDB stream inside the \(input.format.map { "\($0)" } ?? "") container", at: reader.offset)
                     }
-                    progress?.update(input.rawOffset)
+                    progress?.update(input.consumedRawOffset)
                     done = true
                     return false
                 default:
                     break
                 }
             }
-            progress?.update(input.rawOffset)
+            progress?.update(input.consumedRawOffset)
             return true
         }
     }
@@ -522,10 +606,10 @@ final class SnapshotInserter {
 
 /// A bounded FIFO of batches between the two halves (pthread mutex and conditions: no
 /// Foundation in the engine).
-final class LoadQueue: @unchecked Sendable {
+final class LoadQueue<Element>: @unchecked Sendable {
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     private let changed = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
-    private var batches: [[LoadItem]] = []
+    private var batches: [Element] = []
     private var head = 0
     private var finished = false
     private var failure: Error?
@@ -546,7 +630,7 @@ final class LoadQueue: @unchecked Sendable {
     }
 
     /// Decoding side: waits while the queue is full; false once the inserting side cancelled.
-    func put(_ batch: [LoadItem]) -> Bool {
+    func put(_ batch: Element) -> Bool {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
         while batches.count - head >= capacity && !cancelled { pthread_cond_wait(changed, mutex) }
@@ -567,13 +651,12 @@ final class LoadQueue: @unchecked Sendable {
 
     /// Inserting side: the next batch; nil after the last; the decoding side's error after
     /// every batch decoded before it.
-    func take() throws -> [LoadItem]? {
+    func take() throws -> Element? {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
         while head == batches.count && !finished { pthread_cond_wait(changed, mutex) }
         if head < batches.count {
             let b = batches[head]
-            batches[head] = []
             head += 1
             if head == batches.count || head >= 64 {
                 batches.removeFirst(head)

@@ -531,6 +531,43 @@ public final class RDBReader {
         }
     }
 
+    /// Runs `body` on a blob and where it is in the file: straight from the input buffer when
+    /// the whole raw string is there, else on `blob`'s copy. `body` must not read.
+    func withBlob<R>(_ what: String, _ body: (UnsafeRawBufferPointer, (at: Int, raw: Bool)) throws -> R) throws -> R {
+        let avail = end - pos
+        if avail >= 2 {
+            let b = buffer[pos]
+            var n = -1, header = 1
+            if b < 0x40 {
+                n = Int(b)
+            } else if b < 0x80 {
+                n = (Int(b & 0x3F) << 8) | Int(buffer[pos + 1])
+                header = 2
+            } else if b == RDBLength.len32 && avail >= 5 {
+                n = Int(loadBE(UnsafeRawBufferPointer(buffer), pos + 1, 4))
+                header = 5
+            }
+            if n >= 0 && avail - header >= n {
+                let start = pos + header
+                pos = start + n
+                return try body(UnsafeRawBufferPointer(rebasing: buffer[start..<(start + n)]), (base + start, true))
+            }
+        }
+        let b = try blob(what)
+        return try b.bytes.withUnsafeBytes { try body($0, (b.at, b.raw)) }
+    }
+
+    /// `parseBlob` for `withBlob`'s blobs.
+    func parseBlob(_ data: UnsafeRawBufferPointer, _ place: (at: Int, raw: Bool), _ what: String,
+                   _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
+        do {
+            try body(data)
+        } catch let e as BlobFormatError {
+            if place.raw { throw fail("\(what): \(e.reason)", at: place.at + e.offset) }
+            throw fail("\(what): \(e.reason) (at byte \(e.offset) of the decompressed blob)", at: place.at)
+        }
+    }
+
     func binaryDouble(_ what: String) throws -> Double {
         Double(bitPattern: try fixedLE(8, what))
     }
@@ -883,45 +920,49 @@ public final class RDBReader {
             valueState = .streamNodes(remaining: n)
 
         case .listZiplist:
-            let b = try blob("list ziplist")
-            sink?.begin(kind: .list, countHint: Self.packedCount(b.bytes, ziplist: true))
-            try parseBlob(b, "list ziplist") { zl in
-                try Ziplist.forEach(zl) { e, _ in emitListElement(e) }
+            try withBlob("list ziplist") { data, place in
+                sink?.begin(kind: .list, countHint: Self.packedCount(data, ziplist: true))
+                try parseBlob(data, place, "list ziplist") { zl in
+                    try Ziplist.forEach(zl) { e, _ in emitListElement(e) }
+                }
             }
             if emitted == 0 { throw emptyValue("list ziplist", at: at) }
             valueState = .finish
         case .setIntset:
-            let b = try blob("set intset")
-            sink?.begin(kind: .set, countHint: b.bytes.count >= 8 ? Int(b.bytes.withUnsafeBytes { loadLE($0, 4, 4) }) : nil)
-            try parseBlob(b, "set intset") { blob in
-                try Intset.forEach(blob) { v in
-                    // Strictly ascending (checked by Intset): never a duplicate.
-                    _ = DecimalText.withBytes(v) { emitSetMember($0) }
+            try withBlob("set intset") { data, place in
+                sink?.begin(kind: .set, countHint: data.count >= 8 ? Int(loadLE(data, 4, 4)) : nil)
+                try parseBlob(data, place, "set intset") { blob in
+                    try Intset.forEach(blob) { v in
+                        // Strictly ascending (checked by Intset): never a duplicate.
+                        _ = DecimalText.withBytes(v) { emitSetMember($0) }
+                    }
                 }
             }
             if emitted == 0 { throw emptyValue("set intset", at: at) }
             valueState = .finish
         case .setListpack:
-            let b = try blob("set listpack")
-            sink?.begin(kind: .set, countHint: Self.packedCount(b.bytes, ziplist: false))
-            try parseBlob(b, "set listpack") { lp in
-                try Listpack.forEach(lp) { e, off in
-                    try e.withUnsafeBytes { m in
-                        if !emitSetMember(m) { throw blobDuplicate("set member", m, at: off) }
+            try withBlob("set listpack") { data, place in
+                sink?.begin(kind: .set, countHint: Self.packedCount(data, ziplist: false))
+                try parseBlob(data, place, "set listpack") { lp in
+                    try Listpack.forEach(lp) { e, off in
+                        try e.withUnsafeBytes { m in
+                            if !emitSetMember(m) { throw blobDuplicate("set member", m, at: off) }
+                        }
                     }
                 }
             }
             if emitted == 0 { throw emptyValue("set listpack", at: at) }
             valueState = .finish
         case .hashZipmap:
-            let b = try blob("hash zipmap")
-            sink?.begin(kind: .hash, countHint: nil)
-            try parseBlob(b, "hash zipmap") { zm in
-                try Zipmap.forEachPair(zm) { f, v, off in
-                    try f.withUnsafeBytes { fp in
-                        if !emitHashField(fp) { throw blobDuplicate("hash field", fp, at: off) }
+            try withBlob("hash zipmap") { data, place in
+                sink?.begin(kind: .hash, countHint: nil)
+                try parseBlob(data, place, "hash zipmap") { zm in
+                    try Zipmap.forEachPair(zm) { f, v, off in
+                        try f.withUnsafeBytes { fp in
+                            if !emitHashField(fp) { throw blobDuplicate("hash field", fp, at: off) }
+                        }
+                        v.withUnsafeBytes { emitHashValue($0, expireAtMs: nil) }
                     }
-                    v.withUnsafeBytes { emitHashValue($0, expireAtMs: nil) }
                 }
             }
             if emitted == 0 { throw emptyValue("hash zipmap", at: at) }
@@ -930,20 +971,21 @@ public final class RDBReader {
             let isHash = type == .hashZiplist || type == .hashListpack
             let isZiplist = type == .hashZiplist || type == .zsetZiplist
             let what = "\(isHash ? "hash" : "zset") \(isZiplist ? "ziplist" : "listpack")"
-            let b = try blob(what)
-            sink?.begin(kind: isHash ? .hash : .zset, countHint: Self.packedCount(b.bytes, ziplist: isZiplist).map { $0 / 2 })
-            try parseBlob(b, what) { data in
-                try forEachTuple(data, ziplist: isZiplist, arity: 2, what) { t, off in
-                    if isHash {
-                        try t[0].withUnsafeBytes { f in
-                            if !emitHashField(f) { throw blobDuplicate("hash field", f, at: off) }
+            try withBlob(what) { data, place in
+                sink?.begin(kind: isHash ? .hash : .zset, countHint: Self.packedCount(data, ziplist: isZiplist).map { $0 / 2 })
+                try parseBlob(data, place, what) { data in
+                    try forEachTuple(data, ziplist: isZiplist, arity: 2, what) { t, off in
+                        if isHash {
+                            try t[0].withUnsafeBytes { f in
+                                if !emitHashField(f) { throw blobDuplicate("hash field", f, at: off) }
+                            }
+                            t[1].withUnsafeBytes { emitHashValue($0, expireAtMs: nil) }
+                        } else {
+                            try t[0].withUnsafeBytes { m in
+                                if !emitZsetMember(m) { throw blobDuplicate("zset member", m, at: off) }
+                            }
+                            emitZsetScore(try packedScore(t[1], off))
                         }
-                        t[1].withUnsafeBytes { emitHashValue($0, expireAtMs: nil) }
-                    } else {
-                        try t[0].withUnsafeBytes { m in
-                            if !emitZsetMember(m) { throw blobDuplicate("zset member", m, at: off) }
-                        }
-                        emitZsetScore(try packedScore(t[1], off))
                     }
                 }
             }
@@ -953,26 +995,27 @@ public final class RDBReader {
             if type == .hashListpackEx {
                 _ = try fixedLE(8, "hash minimum expire time")  // a hint; the listpack has each TTL
             }
-            let b = try blob("hash listpack with TTLs")
-            sink?.begin(kind: .hash, countHint: Self.packedCount(b.bytes, ziplist: false).map { $0 / 3 })
-            try parseBlob(b, "hash listpack with TTLs") { data in
-                try forEachTuple(data, ziplist: false, arity: 3, "hash listpack with TTLs") { t, off in
-                    try t[0].withUnsafeBytes { f in
-                        if !emitHashField(f) { throw blobDuplicate("hash field", f, at: off) }
-                    }
-                    let ttl: Int64
-                    switch t[2] {
-                    case .int(let v): ttl = v
-                    case .bytes(let s):
-                        guard let v = DecimalText.canonicalInt64(s) else {
-                            throw BlobFormatError(offset: off, reason: "hash field TTL is not an integer")
+            try withBlob("hash listpack with TTLs") { data, place in
+                sink?.begin(kind: .hash, countHint: Self.packedCount(data, ziplist: false).map { $0 / 3 })
+                try parseBlob(data, place, "hash listpack with TTLs") { data in
+                    try forEachTuple(data, ziplist: false, arity: 3, "hash listpack with TTLs") { t, off in
+                        try t[0].withUnsafeBytes { f in
+                            if !emitHashField(f) { throw blobDuplicate("hash field", f, at: off) }
                         }
-                        ttl = v
+                        let ttl: Int64
+                        switch t[2] {
+                        case .int(let v): ttl = v
+                        case .bytes(let s):
+                            guard let v = DecimalText.canonicalInt64(s) else {
+                                throw BlobFormatError(offset: off, reason: "hash field TTL is not an integer")
+                            }
+                            ttl = v
+                        }
+                        guard ttl >= 0 && UInt64(ttl) <= RDBHashFieldTTL.maxExpireAtMs else {
+                            throw BlobFormatError(offset: off, reason: "invalid hash field expire time \(ttl)")
+                        }
+                        t[1].withUnsafeBytes { emitHashValue($0, expireAtMs: ttl == 0 ? nil : ttl) }
                     }
-                    guard ttl >= 0 && UInt64(ttl) <= RDBHashFieldTTL.maxExpireAtMs else {
-                        throw BlobFormatError(offset: off, reason: "invalid hash field expire time \(ttl)")
-                    }
-                    t[1].withUnsafeBytes { emitHashValue($0, expireAtMs: ttl == 0 ? nil : ttl) }
                 }
             }
             if emitted == 0 { throw emptyValue("hash listpack with TTLs", at: at) }
@@ -985,7 +1028,7 @@ public final class RDBReader {
 
     /// The element count a listpack (u16 at 4) or ziplist (u16 at 8) header declares, for
     /// `RDBValueSink.begin`; nil when unknown. The walk checks it.
-    static func packedCount(_ blob: [UInt8], ziplist: Bool) -> Int? {
+    static func packedCount(_ blob: UnsafeRawBufferPointer, ziplist: Bool) -> Int? {
         let at = ziplist ? 8 : 4
         guard blob.count >= at + 2 else { return nil }
         let n = Int(blob[at]) | Int(blob[at + 1]) << 8
@@ -1074,27 +1117,24 @@ public final class RDBReader {
             }
         }
         let at = offset
-        let b = try blob("quicklist node")
-        if b.bytes.isEmpty { throw fail("empty quicklist node", at: at) }
-        if container == RDBQuicklistContainer.plain {
-            if let sink {
-                b.bytes.withUnsafeBytes { sink.listElement($0) }
-            } else {
-                pending.append(.listElement(Bytes(array: b.bytes)))
+        try withBlob("quicklist node") { data, place in
+            if data.isEmpty { throw fail("empty quicklist node", at: at) }
+            if container == RDBQuicklistContainer.plain {
+                emitListElement(data)
+                elementCount += 1
+                return
             }
-            elementCount += 1
-            return
-        }
-        let what = v2 ? "quicklist listpack node" : "quicklist ziplist node"
-        try parseBlob(b, what) { data in
-            func each(_ e: PackedElement, _ off: Int) {
-                self.emitListElement(e)
-                self.elementCount += 1
-            }
-            if v2 {
-                try Listpack.forEach(data, each)
-            } else {
-                try Ziplist.forEach(data, each)
+            let what = v2 ? "quicklist listpack node" : "quicklist ziplist node"
+            try parseBlob(data, place, what) { data in
+                func each(_ e: PackedElement, _ off: Int) {
+                    self.emitListElement(e)
+                    self.elementCount += 1
+                }
+                if v2 {
+                    try Listpack.forEach(data, each)
+                } else {
+                    try Ziplist.forEach(data, each)
+                }
             }
         }
     }
