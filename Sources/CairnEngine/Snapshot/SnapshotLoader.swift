@@ -3,8 +3,20 @@
 // in with `Engine.replaceDatabases` only when the whole file loaded: a snapshot is never
 // half-applied.
 //
-//   raw bytes ──▶ SnapshotInput (detect container, decompress) ──▶ RDBReader (events)
-//             ──▶ RDBKeyAssembler (one key's value) ──▶ ValueCodec ──▶ Database
+// A start-up load runs on three threads (`pipelined`, the default), each stage in file order:
+//
+//   prefetch thread   file ──▶ SnapshotInput: read 64 KiB, take the container off
+//                        │  chunks (a bounded queue; each is one decompressor step)
+//   calling thread       ▼  SnapshotDecoder: RDBReader ──readValue(into:)──▶
+//                           SnapshotValueBuilder (values straight from the file's elements,
+//                           no per-element event or lookup), expired keys dropped
+//                        │  batches of 512 (key, value, TTL) (a bounded queue)
+//   inserting thread     ▼  SnapshotInserter: KeyEntry, duplicate check, table inserts
+//
+// The decoding stage allocates most, so it stays on the calling thread (whose allocator arena
+// grows cheaply); the inserting stage makes the KeyEntries, so the memory the table's chains
+// walk is written by the thread that walks it. With `pipelined` false the decoding and
+// inserting stages alternate on the calling thread, batch by batch: same results, same errors.
 //
 // Load policy (Redis's rdbLoad):
 //   - a primary drops keys that have already expired (`dropExpired`); a replica or an AOF
@@ -12,7 +24,10 @@
 //   - a key twice in one database, a database number at or above `databases`, function
 //     libraries and module data (Cairn has neither yet) stop the load;
 //   - every error names the byte offset in the RDB stream, the compressed offset when the
-//     file is compressed, the key being read and the reason.
+//     file is compressed, the key being read and the reason. When stages fail on different
+//     threads, the error reported is the one first in the file (the inserting stage sees every
+//     batch decoded before the decoding stage's error; the decoding stage sees every chunk
+//     before the container's).
 // No I/O here: the server hands in a read function over its file (through the Sys seam).
 
 /// A snapshot's bytes as the RDB reader wants them: the container is detected from the first
@@ -36,7 +51,7 @@ public final class SnapshotInput: RDBByteSource {
     }
 
     /// Set while a thread reads and decompresses ahead (`startPrefetching`).
-    private var prefetch: LoadQueue<(bytes: [UInt8], rawOffset: Int)>?
+    private var prefetch: LoadQueue<[UInt8]>?
     private var prefetchThread: LoadThread?
     /// Decompressed chunks the prefetching thread may run ahead by.
     static let chunksAhead = 16
@@ -79,7 +94,7 @@ public final class SnapshotInput: RDBByteSource {
     /// bytes and the same error at the same place. Call after the first read.
     func startPrefetching() throws {
         guard prefetch == nil, format != nil, !rawEOF else { return }
-        let queue = LoadQueue<(bytes: [UInt8], rawOffset: Int)>(capacity: SnapshotInput.chunksAhead)
+        let queue = LoadQueue<[UInt8]>(capacity: SnapshotInput.chunksAhead)
         prefetch = queue
         prefetchThread = try LoadThread { [self] in
             do {
@@ -95,7 +110,7 @@ public final class SnapshotInput: RDBByteSource {
                     } else {
                         out = Array(rawBuffer[0..<n])
                     }
-                    if !out.isEmpty { guard queue.put((out, rawOffset)) else { return } }
+                    if !out.isEmpty { guard queue.put(out) else { return } }
                 }
                 queue.finish(nil)
             } catch {
@@ -112,9 +127,6 @@ public final class SnapshotInput: RDBByteSource {
         prefetchThread = nil
     }
 
-    /// Bytes of the file read so far, also while prefetching (then: as far as `read` got).
-    var consumedRawOffset: Int { prefetch == nil ? rawOffset : prefetchedOffset }
-    private var prefetchedOffset = 0
     private var prefetchDone = false
 
     public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
@@ -126,9 +138,8 @@ public final class SnapshotInput: RDBByteSource {
                     prefetchDone = true
                     return 0
                 }
-                pending = chunk.bytes
+                pending = chunk
                 pendingPos = 0
-                prefetchedOffset = chunk.rawOffset
             }
         }
         while pendingPos >= pending.count {
@@ -167,8 +178,7 @@ public final class SnapshotInput: RDBByteSource {
         if let queue = prefetch {
             // The thread reads to the end and checks the container's own checksum.
             while !prefetchDone, let chunk = try queue.take() {
-                extra += chunk.bytes.count
-                prefetchedOffset = chunk.rawOffset
+                extra += chunk.count
             }
             prefetchDone = true
             return extra
@@ -246,10 +256,9 @@ public enum SnapshotLoader {
     /// Loads a whole snapshot into new databases shaped like `engine`'s. Throws
     /// `SnapshotLoadError`; the engine is not touched either way (only its configuration is
     /// read, on the calling thread).
-    public static func load(_ input: SnapshotInput, engine: Engine, options: SnapshotLoadOptions,
-                            progress: SnapshotLoadProgress? = nil) throws -> SnapshotLoadResult {
+    public static func load(_ input: SnapshotInput, engine: Engine, options: SnapshotLoadOptions) throws -> SnapshotLoadResult {
         let decoder = SnapshotDecoder(input: input, limits: CollectionLimits(engine.config, seed: engine.seed),
-                                      databaseCount: engine.databases.count, options: options, progress: progress)
+                                      databaseCount: engine.databases.count, options: options)
         let inserter = SnapshotInserter(databases: (0..<engine.databases.count).map { Database(id: $0, seed: engine.seed) },
                                         decoder: decoder)
         // The container and the RDB header are read here, so a file that is not a snapshot at
@@ -348,19 +357,6 @@ struct LoadItem {
     static func reserve(keys: Int, expires: Int) -> LoadItem { LoadItem(kind: .reserve, number: keys, expiresHint: expires) }
 }
 
-/// Progress of a load for INFO's loading_* fields, readable from any thread.
-public final class SnapshotLoadProgress: @unchecked Sendable {
-    private let lock = LoadLock()
-    private var rawBytes = 0
-
-    public init() {}
-
-    /// Bytes of the file read so far.
-    public var loadedBytes: Int { lock.with { rawBytes } }
-
-    func update(_ bytes: Int) { lock.with { rawBytes = bytes } }
-}
-
 // MARK: - decoding half
 
 /// File → KeyEntries: the container, the RDB reader, values built by SnapshotValueBuilder,
@@ -371,7 +367,6 @@ final class SnapshotDecoder {
     let limits: CollectionLimits
     let databaseCount: Int
     let options: SnapshotLoadOptions
-    let progress: SnapshotLoadProgress?
     let lruClock: UInt32
     let builder: SnapshotValueBuilder
     /// Everything but the databases and keysLoaded (the inserting half's).
@@ -379,14 +374,12 @@ final class SnapshotDecoder {
     private var db = 0
     private var done = false
 
-    init(input: SnapshotInput, limits: CollectionLimits, databaseCount: Int, options: SnapshotLoadOptions,
-         progress: SnapshotLoadProgress?) {
+    init(input: SnapshotInput, limits: CollectionLimits, databaseCount: Int, options: SnapshotLoadOptions) {
         self.input = input
         self.reader = RDBReader(source: input, verifyChecksum: true)
         self.limits = limits
         self.databaseCount = databaseCount
         self.options = options
-        self.progress = progress
         self.lruClock = UInt32(truncatingIfNeeded: options.nowMs / 1000)
         self.builder = SnapshotValueBuilder(limits: limits)
     }
@@ -466,14 +459,12 @@ final class SnapshotDecoder {
                     if extra > 0 {
                         throw failure("\(extra) bytes after the end of the RDB stream inside the \(input.format.map { "\($0)" } ?? "") container", at: reader.offset)
                     }
-                    progress?.update(input.consumedRawOffset)
                     done = true
                     return false
                 default:
                     break
                 }
             }
-            progress?.update(input.consumedRawOffset)
             return true
         }
     }
@@ -705,21 +696,6 @@ final class LoadThread {
 
     func join() {
         pthread_join(thread, nil)
-    }
-}
-
-/// A pthread mutex for small critical sections.
-final class LoadLock: @unchecked Sendable {
-    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
-    init() { pthread_mutex_init(mutex, nil) }
-    deinit {
-        pthread_mutex_destroy(mutex)
-        mutex.deallocate()
-    }
-    func with<R>(_ body: () throws -> R) rethrows -> R {
-        pthread_mutex_lock(mutex)
-        defer { pthread_mutex_unlock(mutex) }
-        return try body()
     }
 }
 
