@@ -259,11 +259,11 @@ public enum SnapshotLoader {
     public static func load(_ input: SnapshotInput, engine: Engine, options: SnapshotLoadOptions) throws -> SnapshotLoadResult {
         let decoder = SnapshotDecoder(input: input, limits: CollectionLimits(engine.config, seed: engine.seed),
                                       databaseCount: engine.databases.count, options: options)
-        let inserter = SnapshotInserter(databases: (0..<engine.databases.count).map { Database(id: $0, seed: engine.seed) },
-                                        decoder: decoder)
         // The container and the RDB header are read here, so a file that is not a snapshot at
         // all fails before any thread starts.
         try decoder.start()
+        let inserter = SnapshotInserter(databases: (0..<engine.databases.count).map { Database(id: $0, seed: engine.seed) },
+                                        container: decoder.container)
         defer { input.stopPrefetching() }
         if options.pipelined {
             try input.startPrefetching()
@@ -509,13 +509,14 @@ final class SnapshotDecoder {
 /// KeyEntries → the new databases, refusing a key twice in one database.
 final class SnapshotInserter {
     let databases: [Database]
-    let decoder: SnapshotDecoder
+    /// For errors (the decoding half's `result` is its own while both run).
+    let container: CompressionFormat
     private(set) var keysLoaded = 0
     private var db = 0
 
-    init(databases: [Database], decoder: SnapshotDecoder) {
+    init(databases: [Database], container: CompressionFormat) {
         self.databases = databases
-        self.decoder = decoder
+        self.container = container
     }
 
     /// Inserts a batch, taking its items out (`batch` is left empty). Items are moved out,
@@ -543,7 +544,7 @@ final class SnapshotInserter {
                     target.reserve(keys: p[i].number, expires: p[i].expiresHint)
                 case .refused:
                     if target.find(p[i].key) != nil { throw duplicate(p[i].key, p[i].offset) }
-                    throw SnapshotLoadError(offset: p[i].offset, container: decoder.result.format, compressedOffset: nil,
+                    throw SnapshotLoadError(offset: p[i].offset, container: container, compressedOffset: nil,
                                             key: p[i].key, reason: p[i].reason)
                 }
             }
@@ -588,7 +589,7 @@ final class SnapshotInserter {
     }
 
     private func duplicate(_ key: Bytes, _ offset: Int) -> SnapshotLoadError {
-        SnapshotLoadError(offset: offset, container: decoder.result.format, compressedOffset: nil,
+        SnapshotLoadError(offset: offset, container: container, compressedOffset: nil,
                           key: key, reason: "duplicate key in database \(db)")
     }
 }
