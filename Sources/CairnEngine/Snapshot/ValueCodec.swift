@@ -23,6 +23,8 @@ public enum ValueCodec {
         }
     }
 
+    static let hashFieldTTLDetail = "hash fields with their own TTL (Redis 7.4) are not supported by this version of Cairn"
+
     /// Writes one key the way Redis writes it: [expire] type key value. Collections keep the
     /// encoding they have in memory, as Redis's rdbSaveObject does: a packed hash or zset is a
     /// listpack, an intset set an intset, anything converted to a table is written plain.
@@ -54,26 +56,29 @@ public enum ValueCodec {
     /// Redis re-derives encodings on load. Throws `UnsupportedValue` for what the engine does
     /// not hold (the caller reports the key and file offset).
     public static func value(from rdb: RDBValue, for engine: Engine) throws -> Value {
+        try value(from: rdb, limits: CollectionLimits(engine.config, seed: engine.seed))
+    }
+
+    /// The same with the limits taken once (the snapshot loader's decoding thread does not
+    /// read the engine).
+    public static func value(from rdb: RDBValue, limits: CollectionLimits) throws -> Value {
         switch rdb {
         case .string(let bytes):
             return .string(compacting: bytes)
         case .hash(let fields):
             if fields.contains(where: { $0.expireAtMs != nil }) {
-                throw UnsupportedValue(kind: .hash, detail: "hash fields with their own TTL (Redis 7.4) are not supported by this version of Cairn")
+                throw UnsupportedValue(kind: .hash, detail: hashFieldTTLDetail)
             }
-            let limits = CollectionLimits(engine.config, seed: engine.seed)
             let h = HashValue()
             for f in fields { h.set(f.field, f.value, limits: limits) }
             return .hash(h)
         case .list(let elements):
             return .list(ListValue(elements))
         case .set(let members):
-            let limits = CollectionLimits(engine.config, seed: engine.seed)
             let s = SetValue()
             for m in members { s.add(m, limits: limits) }
             return .set(s)
         case .zset(let members):
-            let limits = CollectionLimits(engine.config, seed: engine.seed)
             let z = ZSetValue()
             for m in members { z.insert(m.member, m.score, limits: limits) }
             return .zset(z)

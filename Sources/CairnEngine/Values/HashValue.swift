@@ -50,6 +50,12 @@ public final class HashValue {
 
     public init() {}
 
+    /// A packed hash from field, value, field, value, … entries with no field twice, within
+    /// the listpack limits (the snapshot loader builds these straight from the file).
+    init(packed: PackedList) {
+        self.packed = packed
+    }
+
     public var count: Int { table?.count ?? packed.count / 2 }
     public var isPacked: Bool { table == nil }
     public var encodingName: String { table == nil ? "listpack" : "hashtable" }

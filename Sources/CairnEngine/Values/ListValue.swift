@@ -20,6 +20,13 @@ public final class ListValue {
 
     public init<S: Sequence>(_ elements: S) where S.Element == Bytes {
         storage = []
+        let n = elements.underestimatedCount
+        if n > 0 {
+            // The ring's capacity at once (a power of two), instead of doubling up to it.
+            var capacity = 8
+            while capacity < n { capacity <<= 1 }
+            storage = [Bytes](repeating: Bytes(), count: capacity)
+        }
         for e in elements { pushBack(e) }
     }
 

@@ -192,6 +192,11 @@ public struct PackedList {
         storage = []
         count = 0
     }
+
+    /// Makes room for `bytes` more bytes of entries (a builder that knows the size).
+    public mutating func reserveCapacity(bytes: Int) {
+        storage.reserveCapacity(storage.count + bytes)
+    }
 }
 
 #if canImport(Glibc)

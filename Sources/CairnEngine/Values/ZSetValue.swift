@@ -24,6 +24,12 @@ public final class ZSetValue {
 
     public init() {}
 
+    /// A packed sorted set from member, score entries already in (score, member) order with
+    /// no member twice, within the listpack limits (the snapshot loader builds these).
+    init(packed: PackedList) {
+        self.packed = packed
+    }
+
     public var count: Int { list?.length ?? packed.count / 2 }
     public var isPacked: Bool { list == nil }
     public var encodingName: String { list == nil ? "listpack" : "skiplist" }

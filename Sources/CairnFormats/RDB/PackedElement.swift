@@ -13,6 +13,15 @@ public enum PackedElement: Equatable, Sendable {
         case .bytes(let b): return b
         }
     }
+
+    /// Runs `body` on the element as Redis returns it, without building a `Bytes`.
+    @inline(__always)
+    public func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        switch self {
+        case .bytes(let b): return try b.withUnsafeBytes(body)
+        case .int(let v): return try DecimalText.withBytes(v, body)
+        }
+    }
 }
 
 /// A structural error inside a blob, at `offset` bytes from the blob's start. The RDB reader
@@ -31,6 +40,24 @@ public struct BlobFormatError: Error, CustomStringConvertible {
 /// string as an integer (string2ll + round-trip: no sign "+", no leading zeros, no "-0", no
 /// spaces, fits in 64 bits).
 enum DecimalText {
+    /// Runs `body` on the decimal text of `v`, formatted on the stack.
+    static func withBytes<R>(_ v: Int64, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        try withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { buf -> R in
+            var n = v.magnitude
+            var i = 20
+            repeat {
+                i -= 1
+                buf[i] = UInt8(truncatingIfNeeded: 48 + n % 10)
+                n /= 10
+            } while n != 0
+            if v < 0 {
+                i -= 1
+                buf[i] = 45  // "-"
+            }
+            return try body(UnsafeRawBufferPointer(rebasing: UnsafeMutableRawBufferPointer(buf)[i..<20]))
+        }
+    }
+
     static func bytes(_ v: Int64) -> Bytes {
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { buf -> Bytes in
             var n = v.magnitude

@@ -168,6 +168,12 @@ public final class RDBReader {
     var valueStart = 0
     var elementCount: UInt64 = 0
     var seen = Set<Bytes>()
+    /// Set while `readValue(into:)` runs: elements go to it instead of becoming events.
+    var sink: RDBValueSink?
+    /// Elements handed out for the current blob (its emptiness check).
+    var emitted = 0
+    /// The field (or member) whose value (or score) comes next, on the event path.
+    var pendingField = Bytes()
 
     // Stream being read.
     var streamLive: UInt64 = 0
@@ -190,8 +196,33 @@ public final class RDBReader {
         if pendingIndex < pending.count {
             return popPending()
         }
+        return try guarded { try step() }
+    }
+
+    /// Reads the value of the key whose `.keyBegin` `next()` just returned into `sink` (see
+    /// RDBValueSink.swift) and consumes the key's `.keyEnd`. Returns false without reading
+    /// anything for a stream; the caller then goes on with `next()`.
+    public func readValue(into sink: RDBValueSink) throws -> Bool {
+        if let failure = failure { throw failure }
+        guard phase == .value, pendingIndex == pending.count, case .start(let type) = valueState else {
+            throw fail("readValue(into:) called outside a key's value")
+        }
+        switch type {
+        case .streamListpacks, .streamListpacks2, .streamListpacks3: return false
+        default: break
+        }
+        self.sink = sink
+        defer { self.sink = nil }
+        try guarded {
+            while phase == .value { _ = try readValue() }
+        }
+        return true
+    }
+
+    /// Runs a step of the parser; errors become sticky RDBErrors.
+    func guarded<R>(_ body: () throws -> R) throws -> R {
         do {
-            return try step()
+            return try body()
         } catch let error as RDBError {
             failure = error
             throw error
@@ -393,6 +424,88 @@ public final class RDBReader {
         return Bytes(array: try stringBytes(what).bytes)
     }
 
+    /// Runs `body` on a string's bytes: straight from the input buffer when the whole raw string
+    /// is there (the common case), else from a decoded copy. `body` must not read.
+    func withString<R>(_ what: String, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
+        let avail = end - pos
+        if avail >= 2 {
+            let b = buffer[pos]
+            var n = -1, header = 1
+            if b < 0x40 {
+                n = Int(b)
+            } else if b < 0x80 {
+                n = (Int(b & 0x3F) << 8) | Int(buffer[pos + 1])
+                header = 2
+            }
+            if n >= 0 && avail >= header + n {
+                let start = pos + header
+                pos = start + n
+                return try body(UnsafeRawBufferPointer(rebasing: buffer[start..<(start + n)]))
+            }
+        }
+        return try string(what).withUnsafeBytes(body)
+    }
+
+    // MARK: elements out (events, or the sink)
+    //
+    // Each returns false for a duplicate; the caller throws its own located error.
+
+    func emitListElement(_ e: UnsafeRawBufferPointer) {
+        emitted += 1
+        if let sink { sink.listElement(e) } else { pending.append(.listElement(Bytes(e))) }
+    }
+
+    func emitListElement(_ e: PackedElement) {
+        e.withUnsafeBytes { emitListElement($0) }
+    }
+
+    func emitSetMember(_ m: UnsafeRawBufferPointer) -> Bool {
+        emitted += 1
+        if let sink { return sink.setMember(m) }
+        let b = Bytes(m)
+        guard seen.insert(b).inserted else { return false }
+        pending.append(.setMember(b))
+        return true
+    }
+
+    /// A hash field, checked for a duplicate before its value is read; `emitHashValue`
+    /// follows.
+    func emitHashField(_ f: UnsafeRawBufferPointer) -> Bool {
+        emitted += 1
+        if let sink { return sink.hashField(f) }
+        let b = Bytes(f)
+        guard seen.insert(b).inserted else { return false }
+        pendingField = b
+        return true
+    }
+
+    func emitHashValue(_ v: UnsafeRawBufferPointer, expireAtMs: Int64?) {
+        if let sink {
+            sink.hashValue(v, expireAtMs: expireAtMs)
+        } else {
+            pending.append(.hashField(field: pendingField, value: Bytes(v), expireAtMs: expireAtMs))
+        }
+    }
+
+    /// A sorted-set member, checked for a duplicate before its score is read; `emitZsetScore`
+    /// follows.
+    func emitZsetMember(_ m: UnsafeRawBufferPointer) -> Bool {
+        emitted += 1
+        if let sink { return sink.zsetMember(m) }
+        let b = Bytes(m)
+        guard seen.insert(b).inserted else { return false }
+        pendingField = b
+        return true
+    }
+
+    func emitZsetScore(_ score: Double) {
+        if let sink {
+            sink.zsetScore(score)
+        } else {
+            pending.append(.zsetMember(member: pendingField, score: score))
+        }
+    }
+
     /// A blob string (ziplist, listpack, …), where it starts in the file, and whether its bytes
     /// are in the file as they are (so a blob error can point at the exact file byte).
     func blob(_ what: String) throws -> (bytes: [UInt8], at: Int, raw: Bool) {
@@ -415,6 +528,43 @@ public final class RDBReader {
             try blob.bytes.withUnsafeBytes { try body($0) }
         } catch let e as BlobFormatError {
             throw blobError(e, blob, what)
+        }
+    }
+
+    /// Runs `body` on a blob and where it is in the file: straight from the input buffer when
+    /// the whole raw string is there, else on `blob`'s copy. `body` must not read.
+    func withBlob<R>(_ what: String, _ body: (UnsafeRawBufferPointer, (at: Int, raw: Bool)) throws -> R) throws -> R {
+        let avail = end - pos
+        if avail >= 2 {
+            let b = buffer[pos]
+            var n = -1, header = 1
+            if b < 0x40 {
+                n = Int(b)
+            } else if b < 0x80 {
+                n = (Int(b & 0x3F) << 8) | Int(buffer[pos + 1])
+                header = 2
+            } else if b == RDBLength.len32 && avail >= 5 {
+                n = Int(loadBE(UnsafeRawBufferPointer(buffer), pos + 1, 4))
+                header = 5
+            }
+            if n >= 0 && avail - header >= n {
+                let start = pos + header
+                pos = start + n
+                return try body(UnsafeRawBufferPointer(rebasing: buffer[start..<(start + n)]), (base + start, true))
+            }
+        }
+        let b = try blob(what)
+        return try b.bytes.withUnsafeBytes { try body($0, (b.at, b.raw)) }
+    }
+
+    /// `parseBlob` for `withBlob`'s blobs.
+    func parseBlob(_ data: UnsafeRawBufferPointer, _ place: (at: Int, raw: Bool), _ what: String,
+                   _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
+        do {
+            try body(data)
+        } catch let e as BlobFormatError {
+            if place.raw { throw fail("\(what): \(e.reason)", at: place.at + e.offset) }
+            throw fail("\(what): \(e.reason) (at byte \(e.offset) of the decompressed blob)", at: place.at)
         }
     }
 
@@ -608,10 +758,12 @@ public final class RDBReader {
         fail("empty \(what) (Redis would skip this key on load)", at: at)
     }
 
-    func checkUnique(_ b: Bytes, _ what: String, at: Int) throws {
-        guard seen.insert(b).inserted else {
-            throw fail("duplicate \(what) \"\(b.debugText)\"", at: at)
-        }
+    func duplicate(_ what: String, _ element: UnsafeRawBufferPointer, at: Int) -> RDBError {
+        fail("duplicate \(what) \"\(Bytes(element).debugText)\"", at: at)
+    }
+
+    func blobDuplicate(_ what: String, _ element: UnsafeRawBufferPointer, at: Int) -> BlobFormatError {
+        BlobFormatError(offset: at, reason: "duplicate \(what) \"\(Bytes(element).debugText)\"")
     }
 
     func readValue() throws -> RDBEvent? {
@@ -623,34 +775,38 @@ public final class RDBReader {
             return try startValue(type)
 
         case .plainList(let remaining):
-            let e = try string("list element")
+            try withString("list element") { emitListElement($0) }
             valueState = remaining > 1 ? .plainList(remaining: remaining - 1) : .finish
-            return .listElement(e)
+            return nil
 
         case .plainSet(let remaining):
             let at = offset
-            let m = try string("set member")
-            try checkUnique(m, "set member", at: at)
+            try withString("set member") { m in
+                if !emitSetMember(m) { throw duplicate("set member", m, at: at) }
+            }
             valueState = remaining > 1 ? .plainSet(remaining: remaining - 1) : .finish
-            return .setMember(m)
+            return nil
 
         case .plainHash(let remaining):
             let at = offset
-            let f = try string("hash field")
-            try checkUnique(f, "hash field", at: at)
-            let v = try string("hash value")
+            try withString("hash field") { f in
+                if !emitHashField(f) { throw duplicate("hash field", f, at: at) }
+            }
+            try withString("hash value") { emitHashValue($0, expireAtMs: nil) }
             valueState = remaining > 1 ? .plainHash(remaining: remaining - 1) : .finish
-            return .hashField(field: f, value: v, expireAtMs: nil)
+            return nil
 
         case .plainZset(let remaining, let binary):
             let at = offset
-            let m = try string("zset member")
-            try checkUnique(m, "zset member", at: at)
+            try withString("zset member") { m in
+                if !emitZsetMember(m) { throw duplicate("zset member", m, at: at) }
+            }
             let scoreAt = offset
             let score = binary ? try binaryDouble("zset score") : try stringDouble()
             if score.isNaN { throw fail("zset score is NaN", at: scoreAt) }
+            emitZsetScore(score)
             valueState = remaining > 1 ? .plainZset(remaining: remaining - 1, binary: binary) : .finish
-            return .zsetMember(member: m, score: score)
+            return nil
 
         case .hashMetadata(let remaining, let minExpire):
             let at = offset
@@ -669,11 +825,12 @@ public final class RDBReader {
                 throw fail("invalid hash field expire time \(expireAt)", at: at)
             }
             let fieldAt = offset
-            let f = try string("hash field")
-            try checkUnique(f, "hash field", at: fieldAt)
-            let v = try string("hash value")
+            try withString("hash field") { f in
+                if !emitHashField(f) { throw duplicate("hash field", f, at: fieldAt) }
+            }
+            try withString("hash value") { emitHashValue($0, expireAtMs: expireAt == 0 ? nil : Int64(expireAt)) }
             valueState = remaining > 1 ? .hashMetadata(remaining: remaining - 1, minExpire: minExpire) : .finish
-            return .hashField(field: f, value: v, expireAtMs: expireAt == 0 ? nil : Int64(expireAt))
+            return nil
 
         case .quicklist(let remaining, let v2):
             try readQuicklistNode(v2: v2)
@@ -706,27 +863,34 @@ public final class RDBReader {
 
     func startValue(_ type: RDBType) throws -> RDBEvent? {
         let at = offset
+        emitted = 0
         switch type {
         case .string:
             let s = try string("string value")
             valueState = .finish
-            return .string(s)
+            guard let sink else { return .string(s) }
+            sink.begin(kind: .string, countHint: nil)
+            sink.string(s)
 
         case .list:
             let n = try length("list length")
             if n == 0 { throw emptyValue("list", at: at) }
+            sink?.begin(kind: .list, countHint: Int(clamping: n))
             valueState = .plainList(remaining: n)
         case .set:
             let n = try length("set size")
             if n == 0 { throw emptyValue("set", at: at) }
+            sink?.begin(kind: .set, countHint: Int(clamping: n))
             valueState = .plainSet(remaining: n)
         case .hash:
             let n = try length("hash size")
             if n == 0 { throw emptyValue("hash", at: at) }
+            sink?.begin(kind: .hash, countHint: Int(clamping: n))
             valueState = .plainHash(remaining: n)
         case .zset, .zset2:
             let n = try length("zset size")
             if n == 0 { throw emptyValue("zset", at: at) }
+            sink?.begin(kind: .zset, countHint: Int(clamping: n))
             valueState = .plainZset(remaining: n, binary: type == .zset2)
         case .hashMetadata, .hashMetadataPreGA:
             var minExpire: UInt64? = nil
@@ -739,11 +903,13 @@ public final class RDBReader {
             }
             let n = try length("hash size")
             if n == 0 { throw emptyValue("hash", at: offset) }
+            sink?.begin(kind: .hash, countHint: Int(clamping: n))
             valueState = .hashMetadata(remaining: n, minExpire: minExpire)
 
         case .listQuicklist, .listQuicklist2:
             let n = try length("quicklist node count")
             if n == 0 { throw emptyValue("list", at: at) }
+            sink?.begin(kind: .list, countHint: nil)
             valueState = .quicklist(remaining: n, v2: type == .listQuicklist2)
 
         case .streamListpacks, .streamListpacks2, .streamListpacks3:
@@ -754,96 +920,119 @@ public final class RDBReader {
             valueState = .streamNodes(remaining: n)
 
         case .listZiplist:
-            let b = try blob("list ziplist")
-            try parseBlob(b, "list ziplist") { zl in
-                try Ziplist.forEach(zl) { e, _ in pending.append(.listElement(e.asBytes)) }
+            try withBlob("list ziplist") { data, place in
+                sink?.begin(kind: .list, countHint: Self.packedCount(data, ziplist: true))
+                try parseBlob(data, place, "list ziplist") { zl in
+                    try Ziplist.forEach(zl) { e, _ in emitListElement(e) }
+                }
             }
-            if pending.isEmpty { throw emptyValue("list ziplist", at: at) }
+            if emitted == 0 { throw emptyValue("list ziplist", at: at) }
             valueState = .finish
         case .setIntset:
-            let b = try blob("set intset")
-            try parseBlob(b, "set intset") { blob in
-                try Intset.forEach(blob) { v in pending.append(.setMember(DecimalText.bytes(v))) }
+            try withBlob("set intset") { data, place in
+                sink?.begin(kind: .set, countHint: data.count >= 8 ? Int(loadLE(data, 4, 4)) : nil)
+                try parseBlob(data, place, "set intset") { blob in
+                    try Intset.forEach(blob) { v in
+                        // Strictly ascending (checked by Intset): never a duplicate.
+                        _ = DecimalText.withBytes(v) { emitSetMember($0) }
+                    }
+                }
             }
-            if pending.isEmpty { throw emptyValue("set intset", at: at) }
+            if emitted == 0 { throw emptyValue("set intset", at: at) }
             valueState = .finish
         case .setListpack:
-            let b = try blob("set listpack")
-            try parseBlob(b, "set listpack") { lp in
-                try Listpack.forEach(lp) { e, off in
-                    let m = e.asBytes
-                    guard seen.insert(m).inserted else {
-                        throw BlobFormatError(offset: off, reason: "duplicate set member \"\(m.debugText)\"")
+            try withBlob("set listpack") { data, place in
+                sink?.begin(kind: .set, countHint: Self.packedCount(data, ziplist: false))
+                try parseBlob(data, place, "set listpack") { lp in
+                    try Listpack.forEach(lp) { e, off in
+                        try e.withUnsafeBytes { m in
+                            if !emitSetMember(m) { throw blobDuplicate("set member", m, at: off) }
+                        }
                     }
-                    pending.append(.setMember(m))
                 }
             }
-            if pending.isEmpty { throw emptyValue("set listpack", at: at) }
+            if emitted == 0 { throw emptyValue("set listpack", at: at) }
             valueState = .finish
         case .hashZipmap:
-            let b = try blob("hash zipmap")
-            try parseBlob(b, "hash zipmap") { zm in
-                try Zipmap.forEachPair(zm) { f, v, off in
-                    guard seen.insert(f).inserted else {
-                        throw BlobFormatError(offset: off, reason: "duplicate hash field \"\(f.debugText)\"")
+            try withBlob("hash zipmap") { data, place in
+                sink?.begin(kind: .hash, countHint: nil)
+                try parseBlob(data, place, "hash zipmap") { zm in
+                    try Zipmap.forEachPair(zm) { f, v, off in
+                        try f.withUnsafeBytes { fp in
+                            if !emitHashField(fp) { throw blobDuplicate("hash field", fp, at: off) }
+                        }
+                        v.withUnsafeBytes { emitHashValue($0, expireAtMs: nil) }
                     }
-                    pending.append(.hashField(field: f, value: v, expireAtMs: nil))
                 }
             }
-            if pending.isEmpty { throw emptyValue("hash zipmap", at: at) }
+            if emitted == 0 { throw emptyValue("hash zipmap", at: at) }
             valueState = .finish
         case .hashZiplist, .hashListpack, .zsetZiplist, .zsetListpack:
             let isHash = type == .hashZiplist || type == .hashListpack
             let isZiplist = type == .hashZiplist || type == .zsetZiplist
             let what = "\(isHash ? "hash" : "zset") \(isZiplist ? "ziplist" : "listpack")"
-            let b = try blob(what)
-            try parseBlob(b, what) { data in
-                try forEachTuple(data, ziplist: isZiplist, arity: 2, what) { t, off in
-                    let first = t[0].asBytes
-                    guard seen.insert(first).inserted else {
-                        throw BlobFormatError(offset: off, reason: "duplicate \(isHash ? "hash field" : "zset member") \"\(first.debugText)\"")
-                    }
-                    if isHash {
-                        pending.append(.hashField(field: first, value: t[1].asBytes, expireAtMs: nil))
-                    } else {
-                        pending.append(.zsetMember(member: first, score: try packedScore(t[1], off)))
+            try withBlob(what) { data, place in
+                sink?.begin(kind: isHash ? .hash : .zset, countHint: Self.packedCount(data, ziplist: isZiplist).map { $0 / 2 })
+                try parseBlob(data, place, what) { data in
+                    try forEachTuple(data, ziplist: isZiplist, arity: 2, what) { t, off in
+                        if isHash {
+                            try t[0].withUnsafeBytes { f in
+                                if !emitHashField(f) { throw blobDuplicate("hash field", f, at: off) }
+                            }
+                            t[1].withUnsafeBytes { emitHashValue($0, expireAtMs: nil) }
+                        } else {
+                            try t[0].withUnsafeBytes { m in
+                                if !emitZsetMember(m) { throw blobDuplicate("zset member", m, at: off) }
+                            }
+                            emitZsetScore(try packedScore(t[1], off))
+                        }
                     }
                 }
             }
-            if pending.isEmpty { throw emptyValue(what, at: at) }
+            if emitted == 0 { throw emptyValue(what, at: at) }
             valueState = .finish
         case .hashListpackEx, .hashListpackExPreGA:
             if type == .hashListpackEx {
                 _ = try fixedLE(8, "hash minimum expire time")  // a hint; the listpack has each TTL
             }
-            let b = try blob("hash listpack with TTLs")
-            try parseBlob(b, "hash listpack with TTLs") { data in
-                try forEachTuple(data, ziplist: false, arity: 3, "hash listpack with TTLs") { t, off in
-                    let f = t[0].asBytes
-                    guard seen.insert(f).inserted else {
-                        throw BlobFormatError(offset: off, reason: "duplicate hash field \"\(f.debugText)\"")
-                    }
-                    let ttl: Int64
-                    switch t[2] {
-                    case .int(let v): ttl = v
-                    case .bytes(let s):
-                        guard let v = DecimalText.canonicalInt64(s) else {
-                            throw BlobFormatError(offset: off, reason: "hash field TTL is not an integer")
+            try withBlob("hash listpack with TTLs") { data, place in
+                sink?.begin(kind: .hash, countHint: Self.packedCount(data, ziplist: false).map { $0 / 3 })
+                try parseBlob(data, place, "hash listpack with TTLs") { data in
+                    try forEachTuple(data, ziplist: false, arity: 3, "hash listpack with TTLs") { t, off in
+                        try t[0].withUnsafeBytes { f in
+                            if !emitHashField(f) { throw blobDuplicate("hash field", f, at: off) }
                         }
-                        ttl = v
+                        let ttl: Int64
+                        switch t[2] {
+                        case .int(let v): ttl = v
+                        case .bytes(let s):
+                            guard let v = DecimalText.canonicalInt64(s) else {
+                                throw BlobFormatError(offset: off, reason: "hash field TTL is not an integer")
+                            }
+                            ttl = v
+                        }
+                        guard ttl >= 0 && UInt64(ttl) <= RDBHashFieldTTL.maxExpireAtMs else {
+                            throw BlobFormatError(offset: off, reason: "invalid hash field expire time \(ttl)")
+                        }
+                        t[1].withUnsafeBytes { emitHashValue($0, expireAtMs: ttl == 0 ? nil : ttl) }
                     }
-                    guard ttl >= 0 && UInt64(ttl) <= RDBHashFieldTTL.maxExpireAtMs else {
-                        throw BlobFormatError(offset: off, reason: "invalid hash field expire time \(ttl)")
-                    }
-                    pending.append(.hashField(field: f, value: t[1].asBytes, expireAtMs: ttl == 0 ? nil : ttl))
                 }
             }
-            if pending.isEmpty { throw emptyValue("hash listpack with TTLs", at: at) }
+            if emitted == 0 { throw emptyValue("hash listpack with TTLs", at: at) }
             valueState = .finish
         case .moduleV1, .module2:
             throw fail("module value", at: at)  // unreachable: refused in readTop
         }
         return nil
+    }
+
+    /// The element count a listpack (u16 at 4) or ziplist (u16 at 8) header declares, for
+    /// `RDBValueSink.begin`; nil when unknown. The walk checks it.
+    static func packedCount(_ blob: UnsafeRawBufferPointer, ziplist: Bool) -> Int? {
+        let at = ziplist ? 8 : 4
+        guard blob.count >= at + 2 else { return nil }
+        let n = Int(blob[at]) | Int(blob[at + 1]) << 8
+        return n == (ziplist ? 65535 : Listpack.unknownCount) ? nil : n
     }
 
     /// Walks a ziplist or listpack in groups of `arity` elements.
@@ -928,23 +1117,24 @@ public final class RDBReader {
             }
         }
         let at = offset
-        let b = try blob("quicklist node")
-        if b.bytes.isEmpty { throw fail("empty quicklist node", at: at) }
-        if container == RDBQuicklistContainer.plain {
-            pending.append(.listElement(Bytes(array: b.bytes)))
-            elementCount += 1
-            return
-        }
-        let what = v2 ? "quicklist listpack node" : "quicklist ziplist node"
-        try parseBlob(b, what) { data in
-            func each(_ e: PackedElement, _ off: Int) {
-                self.pending.append(.listElement(e.asBytes))
-                self.elementCount += 1
+        try withBlob("quicklist node") { data, place in
+            if data.isEmpty { throw fail("empty quicklist node", at: at) }
+            if container == RDBQuicklistContainer.plain {
+                emitListElement(data)
+                elementCount += 1
+                return
             }
-            if v2 {
-                try Listpack.forEach(data, each)
-            } else {
-                try Ziplist.forEach(data, each)
+            let what = v2 ? "quicklist listpack node" : "quicklist ziplist node"
+            try parseBlob(data, place, what) { data in
+                func each(_ e: PackedElement, _ off: Int) {
+                    self.emitListElement(e)
+                    self.elementCount += 1
+                }
+                if v2 {
+                    try Listpack.forEach(data, each)
+                } else {
+                    try Ziplist.forEach(data, each)
+                }
             }
         }
     }

@@ -1,0 +1,209 @@
+// SnapshotValueBuilder: builds one key's engine `Value` straight from the RDB reader's element
+// calls (RDBValueSink), for the start-up load.
+//
+// It ends in exactly the value `ValueCodec.value(from:)` builds from the whole `RDBValue` by
+// inserting element after element (same encoding, same packed bytes, same members), only
+// without the intermediate arrays and per-element lookups:
+//
+//   hash   packed entries appended as they come; a field is looked for in the entries so
+//          far (that lookup is also the file's duplicate check); over a listpack limit the
+//          packed part becomes the table, as HashValue.set converts
+//   zset   while members come in (score, member) order, which is how every writer stores a
+//          packed zset, entries are appended; the first one out of order, a long member or
+//          one too many, and the rest go through ZSetValue.insert from that point on
+//   set    an intset while members are integers; a set whose first member is not an integer
+//          gets its table sized once for the declared count
+//   list   elements collected, then one ring of the right capacity
+//
+// A file's count hint sizes things only up to `hintCap`.
+
+import CairnFormats
+
+final class SnapshotValueBuilder: RDBValueSink {
+    let limits: CollectionLimits
+    /// The most elements a count hint from the file may reserve room for.
+    static let hintCap = 1 << 16
+
+    private var kind = RDBValueKind.string
+    private var countHint = 0
+
+    private var string = Bytes()
+    private var elements: [Bytes] = []
+
+    // hash
+    private var packed = PackedList()
+    private var hash: HashValue?            // once it is a table
+    private var fieldAt = 0                 // packed offset of the field awaiting its value
+    private var pendingKey = Bytes()        // table mode: the field awaiting its value
+
+    // zset
+    private var zset: ZSetValue?            // once elements go through ZSetValue.insert
+    private var lastScore = 0.0
+    private var lastMemberAt = -1           // packed offset of the previous member
+    private var memberAt = 0                // packed offset of the member awaiting its score
+
+    // set
+    private var set = SetValue()
+
+    /// Set when the value holds something the engine cannot (hash fields with a TTL).
+    private(set) var unsupported: ValueCodec.UnsupportedValue?
+
+    init(limits: CollectionLimits) {
+        self.limits = limits
+    }
+
+    func begin(kind: RDBValueKind, countHint: Int?) {
+        self.kind = kind
+        self.countHint = min(countHint ?? 0, SnapshotValueBuilder.hintCap)
+        unsupported = nil
+        switch kind {
+        case .list:
+            elements.removeAll(keepingCapacity: true)
+            elements.reserveCapacity(self.countHint)
+        case .hash:
+            packed = PackedList()
+            hash = nil
+            if (countHint ?? 0) > limits.hashMaxListpackEntries {
+                let h = HashValue()
+                h.convertToTable(seed: limits.seed)
+                h.table!.reserve(self.countHint)
+                hash = h
+            }
+        case .zset:
+            packed = PackedList()
+            lastMemberAt = -1
+            // More members than a listpack holds: insert one by one as ValueCodec does (the
+            // conversion point decides which scores were normalised on the way).
+            zset = (countHint ?? 0) > limits.zsetMaxListpackEntries ? ZSetValue() : nil
+        case .set:
+            set = SetValue()
+        case .string, .stream, .module:
+            break
+        }
+    }
+
+    /// The finished value (call after the reader's readValue(into:) returned).
+    func take() -> Value {
+        switch kind {
+        case .string:
+            let v = Value.string(compacting: string)
+            string = Bytes()
+            return v
+        case .list:
+            return .list(ListValue(elements))
+        case .hash:
+            if let h = hash { return .hash(h) }
+            return .hash(HashValue(packed: packed))
+        case .zset:
+            if let z = zset { return .zset(z) }
+            return .zset(ZSetValue(packed: packed))
+        case .set:
+            return .set(set)
+        case .stream, .module:
+            preconditionFailure("streams are not built by SnapshotValueBuilder")
+        }
+    }
+
+    // MARK: RDBValueSink
+
+    func string(_ value: Bytes) {
+        string = value
+    }
+
+    func listElement(_ element: UnsafeRawBufferPointer) {
+        elements.append(Bytes(element))
+    }
+
+    func setMember(_ member: UnsafeRawBufferPointer) -> Bool {
+        if set.isIntset && set.count == 0 && (member.count > 20 || parseInt64(member) == nil) {
+            // Not an integer set after all: the table, sized once.
+            set.convertToTable(seed: limits.seed)
+            set.table!.reserve(countHint)
+        }
+        if let t = set.table {
+            if t.find(member) != nil { return false }
+            t.insert(SetMember(key: Bytes(member)))
+            return true
+        }
+        return set.add(Bytes(member), limits: limits)
+    }
+
+    func hashField(_ field: UnsafeRawBufferPointer) -> Bool {
+        if hash == nil && field.count > limits.hashMaxListpackValue { hashToTable() }
+        if let t = hash?.table {
+            if t.find(field) != nil { return false }
+            pendingKey = Bytes(field)
+            return true
+        }
+        if packed.find(field, stride: 2) != nil { return false }
+        if packed.count == 0 { packed.reserveCapacity(bytes: min(countHint, 128) * 2 * 12) }
+        fieldAt = packed.endOffset
+        packed.append(field)
+        return true
+    }
+
+    func hashValue(_ value: UnsafeRawBufferPointer, expireAtMs: Int64?) {
+        if expireAtMs != nil && unsupported == nil {
+            unsupported = ValueCodec.UnsupportedValue(kind: .hash, detail: ValueCodec.hashFieldTTLDetail)
+        }
+        if hash == nil && value.count > limits.hashMaxListpackValue {
+            // The field went in packed; it moves to the table with the rest.
+            pendingKey = packed.bytes(at: fieldAt)
+            packed.remove(at: fieldAt)
+            hashToTable()
+        }
+        if let t = hash?.table {
+            t.insert(HashField(key: pendingKey, value: Bytes(value)))
+            return
+        }
+        packed.append(value)
+        if packed.count / 2 > limits.hashMaxListpackEntries { hashToTable() }
+    }
+
+    private func hashToTable() {
+        let h = HashValue(packed: packed)
+        h.convertToTable(seed: limits.seed)
+        hash = h
+        packed = PackedList()
+    }
+
+    func zsetMember(_ member: UnsafeRawBufferPointer) -> Bool {
+        if zset == nil && member.count > limits.zsetMaxListpackValue { zsetToInserts() }
+        if let z = zset {
+            let m = Bytes(member)
+            if z.score(m) != nil { return false }
+            pendingKey = m
+            return true
+        }
+        if packed.find(member, stride: 2) != nil { return false }
+        if packed.count == 0 { packed.reserveCapacity(bytes: min(countHint, 128) * (12 + 9)) }
+        memberAt = packed.endOffset
+        packed.append(member)
+        return true
+    }
+
+    func zsetScore(_ score: Double) {
+        if zset == nil {
+            let inOrder = lastMemberAt < 0 || lastScore < score || (lastScore == score && packed.withPayload(at: lastMemberAt) { prev in
+                packed.withPayload(at: memberAt) { Bytes.compare(prev, $0) < 0 }
+            })
+            if inOrder && packed.count / 2 < limits.zsetMaxListpackEntries {
+                // As ZSetValue's packed insert stores it: -0 as 0.
+                var bits = (score == 0 ? 0 : score).bitPattern.littleEndian
+                withUnsafeBytes(of: &bits) { packed.append($0) }
+                lastScore = score
+                lastMemberAt = memberAt
+                return
+            }
+            pendingKey = packed.bytes(at: memberAt)
+            packed.remove(at: memberAt)
+            zsetToInserts()
+        }
+        zset!.insert(pendingKey, score, limits: limits)
+    }
+
+    private func zsetToInserts() {
+        zset = ZSetValue(packed: packed)
+        packed = PackedList()
+    }
+}
