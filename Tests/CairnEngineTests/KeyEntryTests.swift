@@ -105,4 +105,15 @@ final class KeyEntryTests: XCTestCase {
         XCTAssertEqual(db.expiresCount, 499)
         XCTAssertEqual(e.expireAtMs, KeyEntry.noExpiry)
     }
+
+    func testChainNextAddressReadsTheHeaderField() {
+        // Lookups read chainNext as a raw address; it must be exactly the stored reference.
+        let a = KeyEntry.make(key: Bytes("a"), value: .int(1), clock: 0)
+        let b = KeyEntry.make(key: Bytes("b"), value: .int(2), clock: 0)
+        XCTAssertNil(a.chainNextAddress)
+        a.chainNext = b
+        XCTAssertEqual(a.chainNextAddress, UnsafeRawPointer(Unmanaged.passUnretained(b).toOpaque()))
+        a.chainNext = nil
+        XCTAssertNil(a.chainNextAddress)
+    }
 }

@@ -70,6 +70,11 @@ public final class KeyEntry: ManagedBuffer<KeyEntryHeader, UInt8>, HashNode {
         @inline(__always) set { header.chainNext = newValue }
     }
 
+    public var chainNextAddress: UnsafeRawPointer? {
+        // chainNext is the header's first field; an optional reference is one nullable address.
+        @inline(__always) get { withUnsafeMutablePointerToHeader { UnsafeRawPointer($0).load(as: UnsafeRawPointer?.self) } }
+    }
+
     /// Absolute expiry in Unix milliseconds; `KeyEntry.noExpiry` when the key is persistent.
     public var expireAtMs: Int64 {
         @inline(__always) get { header.expireAtMs }

@@ -29,8 +29,18 @@
 /// bytes for hashing and comparison.
 public protocol HashNode: AnyObject {
     var chainNext: Self? { get set }
+    /// `chainNext` as a plain address, read without taking a reference (lookups walk chains
+    /// this way: a reference count is a locked write to a line that is usually a cache miss).
+    var chainNextAddress: UnsafeRawPointer? { get }
     func withKeyBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R
     func keyEquals(_ other: UnsafeRawBufferPointer) -> Bool
+}
+
+extension HashNode {
+    @inlinable
+    public var chainNextAddress: UnsafeRawPointer? {
+        chainNext.map { UnsafeRawPointer(Unmanaged.passUnretained($0).toOpaque()) }
+    }
 }
 
 /// A node that stores its key as Bytes (collection members and fields).
@@ -96,17 +106,21 @@ public final class HashTable<Node: HashNode> {
         if count == 0 { return nil }
         if rehashIndex >= 0 { rehashStep(1) }
         let h = Int(truncatingIfNeeded: hash(key))
-        var node = t0.buckets[h & t0.mask]
-        while let n = node {
-            if n.keyEquals(key) { return n }
-            node = n.chainNext
+        if let n = Self.findInChain(t0.buckets, h & t0.mask, key) { return n }
+        if let t = t1, let n = Self.findInChain(t.buckets, h & t.mask, key) { return n }
+        return nil
+    }
+
+    /// Walks one chain by address, taking a reference only to the node it returns.
+    @inline(__always)
+    private static func findInChain(_ buckets: [Node?], _ i: Int, _ key: UnsafeRawBufferPointer) -> Node? {
+        var address = buckets.withUnsafeBufferPointer {
+            UnsafeRawBufferPointer($0).load(fromByteOffset: i &* MemoryLayout<Node?>.stride, as: UnsafeRawPointer?.self)
         }
-        if let t = t1 {
-            node = t.buckets[h & t.mask]
-            while let n = node {
-                if n.keyEquals(key) { return n }
-                node = n.chainNext
-            }
+        while let a = address {
+            let node = Unmanaged<Node>.fromOpaque(a)
+            if node._withUnsafeGuaranteedRef({ $0.keyEquals(key) }) { return node.takeUnretainedValue() }
+            address = node._withUnsafeGuaranteedRef { $0.chainNextAddress }
         }
         return nil
     }
