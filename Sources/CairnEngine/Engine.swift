@@ -225,6 +225,12 @@ public final class Engine {
             rejectCommand(client, message)
             return
         }
+        // Key lengths are stored in 32 bits (KeyEntry). Only a proto-max-bulk-len raised past
+        // 4 GiB lets a longer argument in; then any such argument is refused up front.
+        if config.protoMaxBulkLen > Int(UInt32.max), argv.contains(where: { $0.count > Int(UInt32.max) }) {
+            rejectCommand(client, "ERR argument longer than 4 GiB; Cairn keys are limited to 4 GiB")
+            return
+        }
         if let gate = commandGate, let refusal = gate(client, target) {
             target.stats.rejectedCalls += 1
             if target.name == "exec" && target.parent == nil && client.inMulti {
@@ -593,7 +599,8 @@ public struct CommandCall {
 
     /// Sets a key to `value`, keeping the TTL only when asked (SET … KEEPTTL) — every other
     /// overwrite clears it, as in Redis.
-    public func setKey(_ key: Bytes, _ value: Value, keepTTL: Bool = false, in database: Database? = nil) {
+    public func setKey(_ key: Bytes, _ value: Value, keepTTL: Bool = false, in database: Database? = nil,
+                       rawEncoding: Bool = false) {
         let target = database ?? db
         if let e = key.withUnsafeBytes({ engine.lookup(target, $0) }) {
             target.keys.willMutate(entryKey: e)
@@ -601,11 +608,14 @@ public struct CommandCall {
             // reference once the entry lets go of it.
             let big = e.storageKind == .boxed && e.boxedBytes > 64 * 1024 ? OldValue(e.value) : nil
             e.value = value
+            if rawEncoding { e.markRawEncoding() }
             if !keepTTL { target.removeExpiry(e) }
             e.accessClock = engine.lruClock
             if let big { engine.lazyFree([big]) }
         } else {
-            target.add(KeyEntry.make(key: key, value: value, clock: engine.lruClock))
+            let e = KeyEntry.make(key: key, value: value, clock: engine.lruClock)
+            if rawEncoding { e.markRawEncoding() }
+            target.add(e)
         }
         engine.keyModified(target.id, key)
         engine.dirty += 1

@@ -38,6 +38,14 @@ final class DifferentialTests: XCTestCase {
         ["TOUCH", "k", "nope", "k"], ["OBJECT", "ENCODING", "k"], ["OBJECT", "ENCODING", "n"], ["OBJECT", "ENCODING", "nope"],
         ["SET", "long", String(repeating: "x", count: 60)], ["OBJECT", "ENCODING", "long"], ["OBJECT", "FOO", "k"],
         ["KEYS", "lon?"], ["KEYS", "[a-c]i?"], ["DBSIZE"],
+        // encodings after in-place changes: "raw" whatever the length, "embstr" again after a SET
+        ["SET", "e1", "short"], ["APPEND", "e1", "x"], ["OBJECT", "ENCODING", "e1"], ["SET", "e1", "short"], ["OBJECT", "ENCODING", "e1"],
+        ["SET", "e2", "12"], ["APPEND", "e2", "3"], ["OBJECT", "ENCODING", "e2"], ["APPEND", "e3", "new"], ["OBJECT", "ENCODING", "e3"],
+        ["SETRANGE", "e4", "2", "ab"], ["OBJECT", "ENCODING", "e4"], ["SET", "e5", "abc"], ["SETRANGE", "e5", "0", "x"], ["OBJECT", "ENCODING", "e5"],
+        ["SETBIT", "e6", "3", "1"], ["OBJECT", "ENCODING", "e6"], ["SET", "e7", String(repeating: "y", count: 44)], ["OBJECT", "ENCODING", "e7"],
+        ["SET", "e8", String(repeating: "y", count: 45)], ["OBJECT", "ENCODING", "e8"], ["INCRBYFLOAT", "e9", "1.5"], ["OBJECT", "ENCODING", "e9"],
+        ["SET", "e10", "1"], ["SET", "e10", String(repeating: "z", count: 30)], ["OBJECT", "ENCODING", "e10"],
+        ["BITOP", "OR", "e11", "e6"], ["OBJECT", "ENCODING", "e11"],
         // bitmaps
         ["SETBIT", "bm", "7", "1"], ["SETBIT", "bm", "100", "1"], ["GETBIT", "bm", "7"], ["GETBIT", "bm", "1000"],
         ["BITCOUNT", "bm"], ["BITCOUNT", "bm", "0", "0"], ["BITCOUNT", "bm", "0", "7", "BIT"], ["BITPOS", "bm", "1"],

@@ -136,7 +136,7 @@ extension CommandCall {
         case .missing:
             var a = [UInt8].zeros(byte + 1)
             if on == 1 { a[byte] = mask }
-            setKey(argv[1], .string(Bytes(array: a)))
+            setKey(argv[1], .string(Bytes(array: a)), rawEncoding: true)
             reply.integer(0)
         case .found(let e):
             // Read in a closure so no reference to the bytes outlives it (the write is in place).
@@ -152,6 +152,7 @@ extension CommandCall {
             a.zeroExtend(to: byte + 1)
             if on == 1 { a[byte] |= mask } else { a[byte] &= ~mask }
             e.value = .string(Bytes(array: a))
+            e.markRawEncoding()
             touched(e)
             reply.integer(wasSet ? 1 : 0)
         }
@@ -387,7 +388,7 @@ extension CommandCall {
                 }
             }
         }
-        setKey(target, .string(Bytes(array: result)))
+        setKey(target, .string(Bytes(array: result)), rawEncoding: true)
         reply.integer(maxLength)
     }
 }
@@ -621,6 +622,7 @@ extension CommandCall {
             }
         }
         entry.value = .string(Bytes(array: bytes))
+        entry.markRawEncoding()
         if changes > 0 {
             engine.keyModified(db.id, argv[1])
             engine.dirty += Int64(changes)

@@ -388,7 +388,7 @@ extension CommandCall {
             let ptr = UInt(bitPattern: Unmanaged.passUnretained(e).toOpaque())
             let idle = max(0, Int64(engine.lruClock) - Int64(e.accessClock))
             let serialized = e.value.stringBytes?.count ?? 0
-            reply.simple("Value at:0x\(String(ptr, radix: 16)) refcount:1 encoding:\(e.value.encodingName) serializedlength:\(serialized) lru:\(e.accessClock & 0xFFFFFF) lru_seconds_idle:\(idle)")
+            reply.simple("Value at:0x\(String(ptr, radix: 16)) refcount:1 encoding:\(e.encodingName) serializedlength:\(serialized) lru:\(e.accessClock & 0xFFFFFF) lru_seconds_idle:\(idle)")
         case "digest":
             guard argv.count == 2 else { syntaxError(); return }
             reply.simple(Digest.hex(Digest.dataset(engine)))

@@ -145,7 +145,7 @@ extension Engine {
         }
         objectSub("encoding", "Returns the internal encoding of a Redis object.") { c in
             guard let e = c.objectLookup() else { return }
-            c.reply.bulk(e.value.encodingName)
+            c.reply.bulk(e.encodingName)
         }
         objectSub("refcount", "Returns the reference count of a value of a key.") { c in
             guard let e = c.objectLookup() else { return }

@@ -123,6 +123,7 @@ extension Engine {
             var b = c.takeStringBytes(e)
             b.append(c.argv[2])
             e.value = .string(b)
+            e.markRawEncoding()
             c.touched(e)
             c.reply.integer(b.count)
         }
@@ -162,7 +163,7 @@ extension Engine {
                 guard c.checkStringLength(Int(min(offset, Int64(Int32.max) * 1024)), adding: value.count) else { return }
                 var a = [UInt8].zeros(Int(offset))
                 a.append(contentsOf: value.array)
-                c.setKey(c.argv[1], .string(Bytes(array: a)))
+                c.setKey(c.argv[1], .string(Bytes(array: a)), rawEncoding: true)
                 c.reply.integer(a.count)
                 return
             case .found(let entry, let current)?:
@@ -182,6 +183,7 @@ extension Engine {
                 }
             }
             e.value = .string(b)
+            e.markRawEncoding()
             c.touched(e)
             c.reply.integer(b.count)
         }

@@ -49,10 +49,12 @@ public final class KeyEntry: ManagedBuffer<KeyEntryHeader, UInt8>, HashNode {
         return entry
     }
 
-    // valueWord: low 2 bits are the kind, the rest is the inline string's length.
+    // valueWord: low 2 bits are the kind, bit 2 the raw-encoding mark, the rest (>> 3) the
+    // inline string's length.
     @usableFromInline static let inlineKind: UInt32 = 0
     @usableFromInline static let intKind: UInt32 = 1
     @usableFromInline static let boxedKind: UInt32 = 2
+    @usableFromInline static let rawMark: UInt32 = 4
 
     public enum StorageKind { case inlineString, int, boxed }
 
@@ -116,7 +118,7 @@ public final class KeyEntry: ManagedBuffer<KeyEntryHeader, UInt8>, HashNode {
         guard word & 3 == KeyEntry.inlineKind else { return nil }
         let offset = Int(header.keyCount)
         return try withUnsafeMutablePointerToElements {
-            try body(UnsafeRawBufferPointer(start: $0 + offset, count: Int(word >> 2)))
+            try body(UnsafeRawBufferPointer(start: $0 + offset, count: Int(word >> 3)))
         }
     }
 
@@ -154,13 +156,13 @@ public final class KeyEntry: ManagedBuffer<KeyEntryHeader, UInt8>, HashNode {
         case .string(let b):
             let n = b.count
             let room = capacity - Int(header.keyCount)
-            if n <= room && n < (1 << 30) {
+            if n <= room && n < (1 << 29) {
                 header.boxed = .none
                 let offset = Int(header.keyCount)
                 b.withUnsafeBytes { src in
                     if n > 0 { withUnsafeMutablePointerToElements { UnsafeMutableRawPointer($0 + offset).copyMemory(from: src.baseAddress!, byteCount: n) } }
                 }
-                header.valueWord = UInt32(n) << 2 | KeyEntry.inlineKind
+                header.valueWord = UInt32(n) << 3 | KeyEntry.inlineKind
             } else {
                 header.boxed = .bytes(b.array)
                 header.valueWord = KeyEntry.boxedKind
@@ -174,6 +176,24 @@ public final class KeyEntry: ManagedBuffer<KeyEntryHeader, UInt8>, HashNode {
         case .list(let l): header.boxed = .list(l); header.valueWord = KeyEntry.boxedKind
         case .set(let s): header.boxed = .set(s); header.valueWord = KeyEntry.boxedKind
         case .zset(let z): header.boxed = .zset(z); header.valueWord = KeyEntry.boxedKind
+        }
+    }
+
+    /// Marks a string as modified in place (APPEND, SETRANGE, SETBIT, BITFIELD, BITOP): Redis
+    /// then reports it as "raw" whatever its length. Storing a new value clears the mark.
+    public func markRawEncoding() { header.valueWord |= KeyEntry.rawMark }
+
+    /// The OBJECT ENCODING reply, with Redis's names: a string is "embstr" up to 44 bytes
+    /// unless it was modified in place.
+    public var encodingName: String {
+        let word = header.valueWord
+        let raw = word & KeyEntry.rawMark != 0
+        switch word & 3 {
+        case KeyEntry.intKind: return "int"
+        case KeyEntry.inlineKind: return raw || word >> 3 > 44 ? "raw" : "embstr"
+        default:
+            if case .bytes(let a) = header.boxed { return raw || a.count > 44 ? "raw" : "embstr" }
+            return value.encodingName
         }
     }
 
