@@ -31,8 +31,10 @@
 //   does; loaders drop them (a primary) or keep them (a replica, an AOF base).
 //
 // Output: one RDB stream (RDBWriter, one CRC64) cut into chunks. Every chunk but the first
-// (header + aux) and the last (EOF + checksum) is a compression block: it ends at a key
-// boundary and starts with SELECTDB, so a reader can resume at any block (DESIGN.md §6).
+// (header + aux) and the last (EOF + checksum) starts with SELECTDB and ends at a key
+// boundary, so a compression block may end after any of them and the next block still starts
+// with SELECTDB: a reader can resume at any block (DESIGN.md §6). The sink decides where blocks
+// end; the file writer packs consecutive chunks into blocks of up to 4 MiB.
 //
 //   chunk 0:  "REDIS0010" aux*                      (endsBlock)
 //   chunk k:  SELECTDB n [RESIZEDB] key*            (endsBlock)   — pass or early, any db order
@@ -43,7 +45,8 @@
 /// One piece of the RDB stream, in order.
 public struct SnapshotChunk {
     public var bytes: [UInt8]
-    /// The chunk ends at a key boundary and closes a compression block.
+    /// The chunk ends at a key boundary (or is the header): a compression block may end after
+    /// it. Chunks are cut per slice, so a sink that compresses packs several into one block.
     public var endsBlock: Bool
     /// Keys serialized in this chunk (for the sink's pacing and progress).
     public var keys: Int
