@@ -291,8 +291,7 @@ final class SnapshotFileWriter: SnapshotSink, @unchecked Sendable {
     /// blocks; zlib at its default level. Nil for a plain file.
     static func makeCompressor(_ container: CompressionFormat) throws -> StreamCompressor? {
         switch container {
-        case .lz4:
-            return try LZ4FrameCompressor(level: lz4Level, blockSize: .max4MiB)
+        case .lz4: return try LZ4FrameCompressor(level: lz4Level, blockSize: .max4MiB)
         default: return try CairnFormats.makeCompressor(container)
         }
     }
