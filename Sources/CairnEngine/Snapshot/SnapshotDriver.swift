@@ -87,8 +87,11 @@ public final class SnapshotDriver {
         public var aofBase = false
         /// The redis-ver aux field.
         public var redisVersion = "7.0.15"
-        /// Longest time one `step` spends serializing.
+        /// Longest time one `step` spends serializing while clients are active.
         public var sliceMicros: Int64 = 1000
+        /// Longest time one `step` may grow to while no command runs between slices (see
+        /// `step`); never below `sliceMicros`.
+        public var idleSliceMicrosMax: Int64 = 4000
         /// Most bytes one `step` produces (the slice ends after the key that crosses it).
         public var sliceBytesMax = 1 << 20
         /// A compression block ends after the key that makes it this big.
@@ -140,6 +143,9 @@ public final class SnapshotDriver {
     private var resized: [Bool] = []
     private var sizesAtCut: [(keys: Int, expires: Int)] = []
     private var passDB = 0
+    /// The length of the next slice and the command count when the last one ended (pacing).
+    private var currentSliceMicros: Int64 = 0
+    private var commandsAfterLastSlice = -1
     private var inPass = false
     private var scanBatch: [KeyEntry] = []
 
@@ -214,10 +220,25 @@ public final class SnapshotDriver {
 
     // MARK: the pass
 
-    /// One slice of the pass: at most `sliceMicros` and about `sliceBytesMax` bytes.
+    /// One slice of the pass: at most `sliceMicros` (or longer, below) and about
+    /// `sliceBytesMax` bytes.
+    ///
+    /// Pacing. Between two slices the loop polls its sockets, so a client waits at most one
+    /// slice. But each pause costs a wake-up, and on a busy machine a thread that slept waits
+    /// for a core again: about 3,000 pauses for 1M keys at 0.5 ms. So when no command ran since
+    /// the previous slice (the engine's command count did not move) the next slice is twice as
+    /// long, up to `idleSliceMicrosMax`; the first command seen brings it back to `sliceMicros`.
+    /// A client arriving after a quiet spell waits at most `idleSliceMicrosMax`.
     @discardableResult
     public func step() -> Progress {
-        step(ignoringBackpressure: false)
+        let commands = engine.stats.totalCommands
+        if commands == commandsAfterLastSlice {
+            currentSliceMicros = min(currentSliceMicros * 2, max(options.sliceMicros, options.idleSliceMicrosMax))
+        } else {
+            currentSliceMicros = options.sliceMicros
+        }
+        defer { commandsAfterLastSlice = engine.stats.totalCommands }
+        return step(ignoringBackpressure: false)
     }
 
     /// Runs the pass to the end (SAVE, shutdown): nothing else runs meanwhile, so no slicing.
@@ -253,7 +274,7 @@ public final class SnapshotDriver {
             }
             if ignoringBackpressure { continue }
             if writer.bytesWritten - bytesAtStart >= options.sliceBytesMax
-                || Engine.monotonicMicros() - start >= options.sliceMicros { break }
+                || Engine.monotonicMicros() - start >= currentSliceMicros { break }
         }
         closeBlock()
         if passDB >= tables.count {
