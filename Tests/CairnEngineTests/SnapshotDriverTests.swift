@@ -293,6 +293,31 @@ final class SnapshotDriverTests: XCTestCase {
         XCTAssertEqual(DatasetCopy(try readRDB(sink.bytes)), cut)
     }
 
+    func testSlicesGrowWhileNoCommandRunsAndShrinkBackWhenOneDoes() throws {
+        let h = EngineHarness()
+        populate(h, db: 0, keys: 20_000)
+        var options = SnapshotDriver.Options()
+        options.sliceMicros = 1
+        options.idleSliceMicrosMax = 60_000_000
+        func slices(_ between: () -> Void) throws -> Int {
+            let cut = DatasetCopy(h.engine)
+            let sink = MemorySnapshotSink()
+            let driver = SnapshotDriver(engine: h.engine, sink: sink, options: options)
+            driver.begin()
+            var n = 1
+            while driver.step() != .finished {
+                between()
+                n += 1
+            }
+            XCTAssertEqual(DatasetCopy(try readRDB(sink.bytes)), cut)
+            return n
+        }
+        // Quiet: 1, 2, 4, 8 ... µs, so the pass ends within about log2(its length in µs) slices.
+        XCTAssertLessThan(try slices {}, 40)
+        // A command between every two slices keeps them at 1 µs: a bucket or a few each.
+        XCTAssertGreaterThan(try slices { h.run(["PING"]) }, 1000)
+    }
+
     func testAFailedSinkAbandonsTheSnapshot() {
         let h = EngineHarness()
         populate(h, db: 0, keys: 100)

@@ -5,7 +5,7 @@
 // A background save, from command to file:
 //
 //   BGSAVE / cron save point ─▶ startBackgroundSave: driver.begin() = the cut (log offset)
-//        ─▶ pump: driver.step() once per engine-loop iteration (1 ms slices), pausing while
+//        ─▶ pump: driver.step() once per engine-loop iteration (0.5–4 ms slices), pausing while
 //           the writer's queue is full; clients keep running between slices
 //        ─▶ writer thread: compress, write temp-<pid>.rdb, fsync, rename, fsync dir
 //        ─▶ backgroundSaveDone on the loop: dirty -= dirty at the cut, LASTSAVE, status
@@ -59,6 +59,8 @@ public final class RDBPersistence {
     }
     private var job: BackgroundJob?
     private var nextJobID = 0
+    /// Wakes the loop for the next slice without a timer (SliceDoorbell.swift).
+    private let doorbell: SliceDoorbell
 
     // Knobs for tests (the server leaves them alone).
     /// The syscall seam the files go through.
@@ -79,6 +81,7 @@ public final class RDBPersistence {
     init(server: Server) {
         self.server = server
         self.lastSaveTime = Engine.wallClockMs() / 1000
+        self.doorbell = SliceDoorbell(loop: server.loop)
         registerCommands()
         wireHooks()
         applyConfig()
@@ -240,17 +243,18 @@ public final class RDBPersistence {
         pump(id)
     }
 
-    /// Runs one slice and schedules the next a moment later, so the loop polls its sockets
-    /// between slices: a client waits for at most one slice. (An `execute` would not do: NIO
-    /// runs every task queued, including ones queued by tasks, before it polls again, so a
-    /// self-re-queueing task starves client I/O.) While the writer's queue is full the next
-    /// slice waits a millisecond.
+    /// Runs one slice and has the next run after the loop has polled its sockets: a client
+    /// waits for at most one slice. (An `execute` would not do: NIO runs every task queued,
+    /// including ones queued by tasks, before it polls again, so a self-re-queueing task starves
+    /// client I/O.) The doorbell gets the poll without the loop sleeping; a timer a moment
+    /// later is the fallback. While the writer's queue is full the next slice waits a millisecond.
     private func pump(_ id: Int) {
         guard let j = job, j.id == id else { return }
         switch j.driver.step() {
         case .finished:
             return   // the writer reports when the file is durable
         case .advanced:
+            if doorbell.ring({ [unowned self] in self.pump(id) }) { return }
             server.loop.scheduleTask(in: RDBPersistence.sliceGap) { [unowned self] in self.pump(id) }
         case .blocked:
             server.loop.scheduleTask(in: .milliseconds(1)) { [unowned self] in self.pump(id) }
