@@ -184,14 +184,28 @@ final class SnapshotDriverTests: XCTestCase {
     /// and active expiry, table growth and shrinking (rehash moves), FLUSHDB and SWAPDB all
     /// run between slices, and the snapshot is still exactly the dataset at the cut.
     func testSnapshotEqualsTheCutUnderConcurrentChanges() throws {
+        // db 0 is not rehashing at the cut: its pass walks buckets in index order with
+        // rehashing paused, while the writes start a rehash that must wait.
+        try checkSnapshotEqualsTheCut(keysInDB0: 4000, rehashingAtCut: false)
+    }
+
+    func testSnapshotEqualsTheCutWhenTheCutFallsInARehash() throws {
+        // 4097 keys: the last insert started growing the table to 8192 buckets, so db 0's
+        // pass follows a SCAN cursor across the rehash instead.
+        try checkSnapshotEqualsTheCut(keysInDB0: 4097, rehashingAtCut: true)
+    }
+
+    func checkSnapshotEqualsTheCut(keysInDB0: Int, rehashingAtCut: Bool) throws {
         let h = EngineHarness()
-        populate(h, db: 0, keys: 4000, ttlEvery: 5)
+        populate(h, db: 0, keys: keysInDB0, ttlEvery: 5)
+        XCTAssertEqual(h.engine.database(0).keys.isRehashing, rehashingAtCut)
         populate(h, db: 1, keys: 600, prefix: "one", ttlEvery: 3)
         populate(h, db: 2, keys: 200, prefix: "two")
         populate(h, db: 3, keys: 50, prefix: "three")
         let cut = DatasetCopy(h.engine)
         var options = SnapshotDriver.Options()
-        options.sliceMicros = 0          // one SCAN step per slice: the most interleaving
+        options.sliceMicros = 0          // one SCAN step (or bucket) per slice: the most interleaving
+        options.passBucketsPerStep = 1
         options.blockBytesTarget = 2048
         let sink = MemorySnapshotSink()
         let driver = SnapshotDriver(engine: h.engine, sink: sink, options: options)

@@ -321,6 +321,24 @@ public final class HashTable<Node: HashNode> {
         }
     }
 
+    /// The snapshot pass in index order (sequential through the bucket and epoch arrays, where
+    /// SCAN's reversed-bit order misses the cache at every step): reaches up to `limit` buckets
+    /// of t0 from `index`, so the hook serializes the unsaved ones. Returns the next index, or
+    /// nil when t0 is done. Valid only for a pass that began with no rehash in progress and
+    /// holds `rehashPaused` until it ends: t0 then keeps its size and its nodes, and anything
+    /// in a t1 started meanwhile was inserted after the cut.
+    public func snapshotPass(from index: Int, buckets limit: Int) -> Int? {
+        precondition(rehashPaused > 0, "an index-order pass needs rehashing paused")
+        let size = t0.buckets.count
+        var i = index
+        let end = min(size, index + limit)
+        while i < end {
+            if t0.buckets[i] != nil { touchBucket(inT1: false, i) }
+            i += 1
+        }
+        return i < size ? i : nil
+    }
+
     /// Marks the node's bucket as about to change (a value mutated in place).
     public func willMutate(_ key: UnsafeRawBufferPointer) {
         guard snapshotEpoch != 0 else { return }

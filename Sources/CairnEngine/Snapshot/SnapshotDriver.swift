@@ -89,6 +89,8 @@ public final class SnapshotDriver {
         public var redisVersion = "7.0.15"
         /// Longest time one `step` spends serializing while clients are active.
         public var sliceMicros: Int64 = 1000
+        /// Buckets an index-order pass reaches per step (tests use 1 for the most interleaving).
+        public var passBucketsPerStep = 64
         /// Longest time one `step` may grow to while no command runs between slices (see
         /// `step`); never below `sliceMicros`.
         public var idleSliceMicrosMax: Int64 = 4000
@@ -138,6 +140,11 @@ public final class SnapshotDriver {
 
     /// Per database index at the cut: its key table, nil when it was empty (nothing to save).
     private var tables: [HashTable<KeyEntry>?] = []
+    /// Per database: its pass walks t0 in index order with rehashing paused (the table was
+    /// not rehashing at the cut); `linearIndex` is the next bucket. Otherwise the pass
+    /// follows a SCAN cursor, which survives resizes.
+    private var linear: [Bool] = []
+    private var linearIndex: [Int] = []
     private var cursors: [UInt64] = []
     private var passDone: [Bool] = []
     private var resized: [Bool] = []
@@ -193,11 +200,20 @@ public final class SnapshotDriver {
                 table.snapshotEpoch = epoch
                 table.beforeBucketMutation = { [unowned self] head in self.bucketWillChange(i, head) }
                 tables.append(table)
+                if !table.isRehashing {
+                    table.rehashPaused += 1
+                    linear.append(true)
+                } else {
+                    linear.append(false)
+                }
+                linearIndex.append(0)
                 passDone.append(false)
                 keysTotal += db.count
             } else {
                 tables.append(nil)
                 passDone.append(true)
+                linear.append(false)
+                linearIndex.append(0)
             }
         }
         previousReplaceHook = engine.willReplaceDatabaseContents
@@ -267,10 +283,20 @@ public final class SnapshotDriver {
                 passDB += 1
                 continue
             }
-            cursors[passDB] = scanStep(table, cursors[passDB])
-            if cursors[passDB] == 0 {
-                passDone[passDB] = true
-                passDB += 1
+            if linear[passDB] {
+                if let next = linearStep(table, passDB) {
+                    linearIndex[passDB] = next
+                } else {
+                    endLinear(passDB)
+                    passDone[passDB] = true
+                    passDB += 1
+                }
+            } else {
+                cursors[passDB] = scanStep(table, cursors[passDB])
+                if cursors[passDB] == 0 {
+                    passDone[passDB] = true
+                    passDB += 1
+                }
             }
             if ignoringBackpressure { continue }
             if writer.bytesWritten - bytesAtStart >= options.sliceBytesMax
@@ -282,6 +308,21 @@ public final class SnapshotDriver {
             return .finished
         }
         return .advanced
+    }
+
+    /// Reaches the next `passBucketsPerStep` buckets in index order; nil when the database's
+    /// pass is done.
+    private func linearStep(_ table: HashTable<KeyEntry>, _ db: Int) -> Int? {
+        inPass = true
+        defer { inPass = false }
+        return table.snapshotPass(from: linearIndex[db], buckets: max(1, options.passBucketsPerStep))
+    }
+
+    /// Lets an index-order pass's table rehash again.
+    private func endLinear(_ db: Int) {
+        guard linear[db], let table = tables[db] else { return }
+        linear[db] = false
+        table.rehashPaused -= 1
     }
 
     /// Visits the bucket(s) at `cursor` and saves the unsaved ones; returns the next cursor.
@@ -311,8 +352,7 @@ public final class SnapshotDriver {
         openBlock(db)
         var n = 0
         while true {
-            ValueCodec.write(writer, key: node.key, value: node.value,
-                             expireAtMs: node.hasExpiry ? node.expireAtMs : nil)
+            ValueCodec.write(writer, entry: node)
             n += 1
             guard let next = node.chainNext else { break }
             node = next
@@ -332,7 +372,11 @@ public final class SnapshotDriver {
         guard phase == .running else { return }
         let targets = db.map { [$0] } ?? Array(tables.indices)
         for i in targets where i >= 0 && i < tables.count && !passDone[i] {
-            if let table = tables[i] {
+            if let table = tables[i], linear[i] {
+                var next: Int? = linearIndex[i]
+                while let at = next { next = table.snapshotPass(from: at, buckets: 4096) }
+                endLinear(i)
+            } else if let table = tables[i] {
                 var cursor = cursors[i]
                 repeat {
                     scanBatch.removeAll(keepingCapacity: true)
@@ -389,6 +433,7 @@ public final class SnapshotDriver {
     }
 
     private func detach() {
+        for i in linear.indices { endLinear(i) }
         for t in tables {
             guard let t else { continue }
             t.snapshotEpoch = 0

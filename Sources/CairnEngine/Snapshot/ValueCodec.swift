@@ -25,6 +25,16 @@ public enum ValueCodec {
 
     static let hashFieldTTLDetail = "hash fields with their own TTL (Redis 7.4) are not supported by this version of Cairn"
 
+    /// Writes one stored key; an inline string goes out from the entry's own bytes, with no copy.
+    public static func write(_ writer: RDBWriter, entry: KeyEntry) {
+        let expireAt = entry.hasExpiry ? entry.expireAtMs : nil
+        let done: Bool? = entry.withInlineString { value in
+            entry.withKeyBytes { writer.string(key: $0, value: value, expireAtMs: expireAt) }
+            return true
+        }
+        if done == nil { write(writer, key: entry.key, value: entry.value, expireAtMs: expireAt) }
+    }
+
     /// Writes one key the way Redis writes it: [expire] type key value. Collections keep the
     /// encoding they have in memory, as Redis's rdbSaveObject does: a packed hash or zset is a
     /// listpack, an intset set an intset, anything converted to a table is written plain.

@@ -134,6 +134,10 @@ public final class RDBWriter {
     }
 
     func keyPrefix(type: RDBType, key: Bytes, expireAtMs: Int64?, idle: UInt64?, freq: UInt8?) {
+        key.withUnsafeBytes { keyPrefix(type: type, key: $0, expireAtMs: expireAtMs, idle: idle, freq: freq) }
+    }
+
+    func keyPrefix(type: RDBType, key: UnsafeRawBufferPointer, expireAtMs: Int64?, idle: UInt64?, freq: UInt8?) {
         if let expire = expireAtMs {
             byte(RDBOpcode.expireTimeMs.rawValue)
             le(UInt64(bitPattern: expire), 8)
@@ -196,6 +200,12 @@ public final class RDBWriter {
     }
 
     // MARK: values
+
+    /// A string key from borrowed bytes (the snapshot driver writes entries' inline bytes).
+    public func string(key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, expireAtMs: Int64? = nil) {
+        keyPrefix(type: .string, key: key, expireAtMs: expireAtMs, idle: nil, freq: nil)
+        string(value)
+    }
 
     public func string(key: Bytes, value: Bytes, expireAtMs: Int64? = nil, idle: UInt64? = nil, freq: UInt8? = nil) {
         keyPrefix(type: .string, key: key, expireAtMs: expireAtMs, idle: idle, freq: freq)
