@@ -1,1 +1,7 @@
+// C helpers the engine needs and Swift cannot spell: glibc's allocator introspection
+// (mallinfo2, malloc_usable_size) and a cache prefetch hint.
 #include <malloc.h>
+
+/// Asks the CPU to start loading the cache line at `p` (read, keep in all cache levels).
+/// A hint only: it never faults, whatever `p` is.
+static inline void cairn_prefetch(const void *p) { __builtin_prefetch(p, 0, 3); }

@@ -87,6 +87,7 @@ public final class Engine {
 
     // Propagation
     private var pendingEffects: [(db: Int, argv: [Bytes])] = []
+    private var prefetchHashes: [Int] = []
     private var callDepth = 0
 
     public var slowlog = SlowLog()
@@ -318,6 +319,23 @@ public final class Engine {
     }
 
     // MARK: keyspace access
+
+    /// Before a pipeline's commands run: starts loading, for each command's first argument,
+    /// its bucket and then its chain's first node in the client's database, so the cache
+    /// misses of all the lookups overlap instead of coming one after another. Only a hint:
+    /// an argument that is not a key costs one hash.
+    public func prefetchKeys(_ session: ClientSession, _ batch: ArraySlice<[Bytes]>) {
+        guard batch.count > 1, session.db >= 0, session.db < databases.count else { return }
+        let table = databases[session.db].keys
+        guard table.count > 0 else { return }
+        prefetchHashes.removeAll(keepingCapacity: true)
+        for argv in batch where argv.count >= 2 {
+            let h = Int(truncatingIfNeeded: argv[1].withUnsafeBytes { table.hash($0) })
+            prefetchHashes.append(h)
+            table.prefetchBucket(h)
+        }
+        for h in prefetchHashes { table.prefetchChainHead(h) }
+    }
 
     public func database(_ index: Int) -> Database { databases[index] }
 

@@ -57,27 +57,39 @@ final class ClientHandler: ChannelInboundHandler {
         context.fireChannelInactive()
     }
 
+    /// The requests of one read, parsed before any runs (reused between reads).
+    private var batch: [[Bytes]] = []
+
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let buffer = unwrapInboundIn(data)
         guard !closing else { return }
         server.stats.netInputBytes += buffer.readableBytes
         server.stats.readsProcessed += 1
+        // Parse the whole read first, so the batch's key lookups can be prefetched together;
+        // then run the commands in order, and only then report a protocol error found after
+        // them (as executing while parsing would have).
+        var parseError: RESPProtocolError?
+        batch.removeAll(keepingCapacity: true)
         buffer.withUnsafeReadableBytes { raw in
             do {
-                try parser.parse(raw) { argv in
-                    if closing { return }
-                    if !deferred.isEmpty || session.isBlocked || server.mustDefer(argv) {
-                        deferred.append(argv)
-                        return
-                    }
-                    execute(argv)
-                }
+                try parser.parse(raw) { argv in batch.append(argv) }
             } catch let error as RESPProtocolError {
-                protocolError(error)
+                parseError = error
             } catch {
-                protocolError(RESPProtocolError("Protocol error: \(error)"))
+                parseError = RESPProtocolError("Protocol error: \(error)")
             }
         }
+        if batch.count > 1 { server.engine.prefetchKeys(session, batch[...]) }
+        for argv in batch {
+            if closing { break }
+            if !deferred.isEmpty || session.isBlocked || server.mustDefer(argv) {
+                deferred.append(argv)
+                continue
+            }
+            execute(argv)
+        }
+        batch.removeAll(keepingCapacity: true)
+        if let parseError, !closing { protocolError(parseError) }
         session.queryBufferBytes = parser.bufferedBytes
         if parser.bufferedBytes > server.stats.clientRecentMaxInputBuffer {
             server.stats.clientRecentMaxInputBuffer = parser.bufferedBytes

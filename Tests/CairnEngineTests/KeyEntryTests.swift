@@ -117,3 +117,22 @@ final class KeyEntryTests: XCTestCase {
         XCTAssertNil(a.chainNextAddress)
     }
 }
+
+final class PrefetchTests: XCTestCase {
+    func testPrefetchAcceptsAnyHashOnAnyTable() {
+        // Prefetching is a hint: empty tables, any hash value (negative ones included) and
+        // pipelines of non-key commands must neither trap nor change anything.
+        let engine = Engine()
+        let client = engine.connect()
+        engine.prefetchKeys(client, [[Bytes("PING")], [Bytes("GET"), Bytes("nokey")]][...])
+        let table = engine.database(0).keys
+        for h in [0, 1, -1, Int.min, Int.max] { table.prefetchBucket(h); table.prefetchChainHead(h) }
+        engine.execute(client, [Bytes("SET"), Bytes("a"), Bytes("1")])
+        _ = client.reply.take()
+        for h in [0, 1, -1, Int.min, Int.max] { table.prefetchBucket(h); table.prefetchChainHead(h) }
+        engine.prefetchKeys(client, [[Bytes("GET"), Bytes("a")], [Bytes("SET"), Bytes("b"), Bytes("2")], []][...])
+        XCTAssertEqual(engine.database(0).count, 1)
+        engine.execute(client, [Bytes("GET"), Bytes("a")])
+        XCTAssertEqual(client.reply.take(), Array("$1\r\n1\r\n".utf8))
+    }
+}

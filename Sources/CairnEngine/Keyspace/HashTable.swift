@@ -27,6 +27,8 @@
 
 /// A node the table can chain: it links to the next node of its bucket and lends its key's
 /// bytes for hashing and comparison.
+import CMalloc
+
 public protocol HashNode: AnyObject {
     var chainNext: Self? { get set }
     /// `chainNext` as a plain address, read without taking a reference (lookups walk chains
@@ -123,6 +125,32 @@ public final class HashTable<Node: HashNode> {
             address = node._withUnsafeGuaranteedRef { $0.chainNextAddress }
         }
         return nil
+    }
+
+    // MARK: prefetching (pipelines)
+
+    /// First step of a batch prefetch: starts loading the t0 bucket that hash `h` names.
+    @inline(__always)
+    public func prefetchBucket(_ h: Int) {
+        t0.buckets.withUnsafeBufferPointer { p in
+            guard let base = p.baseAddress else { return }
+            cairn_prefetch(UnsafeRawPointer(base + (h & (p.count - 1))))
+        }
+    }
+
+    /// Second step: starts loading the first node of that bucket's chain (its first two
+    /// lines, where a KeyEntry keeps its header and the start of its key).
+    @inline(__always)
+    public func prefetchChainHead(_ h: Int) {
+        let head = t0.buckets.withUnsafeBufferPointer { p -> UnsafeRawPointer? in
+            guard p.count > 0 else { return nil }
+            return UnsafeRawBufferPointer(p).load(fromByteOffset: (h & (p.count - 1)) &* MemoryLayout<Node?>.stride,
+                                                  as: UnsafeRawPointer?.self)
+        }
+        if let head {
+            cairn_prefetch(head)
+            cairn_prefetch(head + 64)
+        }
     }
 
     public func find(_ key: Bytes) -> Node? {
