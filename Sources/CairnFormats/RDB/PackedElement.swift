@@ -59,20 +59,7 @@ enum DecimalText {
     }
 
     static func bytes(_ v: Int64) -> Bytes {
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { buf -> Bytes in
-            var n = v.magnitude
-            var i = 20
-            repeat {
-                i -= 1
-                buf[i] = UInt8(truncatingIfNeeded: 48 + n % 10)
-                n /= 10
-            } while n != 0
-            if v < 0 {
-                i -= 1
-                buf[i] = 45  // "-"
-            }
-            return Bytes(UnsafeRawBufferPointer(rebasing: UnsafeMutableRawBufferPointer(buf)[i..<20]))
-        }
+        withBytes(v) { Bytes($0) }
     }
 
     /// The integer if `s` is exactly the canonical decimal form of an Int64.

@@ -395,31 +395,23 @@ public final class RDBReader {
     }
 
     func string(_ what: String) throws -> Bytes {
-        // Fast path for the common case, a short raw or integer string already in the buffer:
-        // no intermediate array.
-        let avail = end - pos
-        if avail >= 2 {
+        // Fast paths for the common cases, no intermediate array: a short integer, or a short
+        // raw string already in the buffer.
+        if end - pos >= 2 {
             let b = buffer[pos]
-            var n = -1, header = 1
-            if b < 0x40 {
-                n = Int(b)
-            } else if b < 0x80 {
-                n = (Int(b & 0x3F) << 8) | Int(buffer[pos + 1])
-                header = 2
-            } else if b == 0xC0 {
+            if b == 0xC0 {
                 let x = Int64(Int8(truncatingIfNeeded: buffer[pos + 1]))
                 pos += 2
                 return DecimalText.bytes(x)
-            } else if b == 0xC1, avail >= 3 {
+            } else if b == 0xC1, end - pos >= 3 {
                 let x = Int64(Int16(truncatingIfNeeded: loadLE(UnsafeRawBufferPointer(buffer), pos + 1, 2)))
                 pos += 3
                 return DecimalText.bytes(x)
             }
-            if n >= 0 && avail >= header + n {
-                let s = Bytes(UnsafeRawBufferPointer(rebasing: buffer[(pos + header)..<(pos + header + n)]))
-                pos += header + n
-                return s
-            }
+        }
+        if let span = rawStringInBuffer() {
+            pos = span.upperBound
+            return Bytes(UnsafeRawBufferPointer(rebasing: buffer[span]))
         }
         return Bytes(array: try stringBytes(what).bytes)
     }
@@ -427,23 +419,29 @@ public final class RDBReader {
     /// Runs `body` on a string's bytes: straight from the input buffer when the whole raw string
     /// is there (the common case), else from a decoded copy. `body` must not read.
     func withString<R>(_ what: String, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
-        let avail = end - pos
-        if avail >= 2 {
-            let b = buffer[pos]
-            var n = -1, header = 1
-            if b < 0x40 {
-                n = Int(b)
-            } else if b < 0x80 {
-                n = (Int(b & 0x3F) << 8) | Int(buffer[pos + 1])
-                header = 2
-            }
-            if n >= 0 && avail >= header + n {
-                let start = pos + header
-                pos = start + n
-                return try body(UnsafeRawBufferPointer(rebasing: buffer[start..<(start + n)]))
-            }
+        if let span = rawStringInBuffer() {
+            pos = span.upperBound
+            return try body(UnsafeRawBufferPointer(rebasing: buffer[span]))
         }
         return try string(what).withUnsafeBytes(body)
+    }
+
+    /// The bytes of a raw string with a 6- or 14-bit length at `pos`, when all of it is in the
+    /// buffer; nil for any other encoding or a string that continues past the buffer.
+    private func rawStringInBuffer() -> Range<Int>? {
+        let avail = end - pos
+        guard avail >= 2 else { return nil }
+        let b = buffer[pos]
+        let n: Int, header: Int
+        if b < 0x40 {
+            n = Int(b); header = 1
+        } else if b < 0x80 {
+            n = (Int(b & 0x3F) << 8) | Int(buffer[pos + 1]); header = 2
+        } else {
+            return nil
+        }
+        guard avail >= header + n else { return nil }
+        return (pos + header)..<(pos + header + n)
     }
 
     // MARK: elements out (events, or the sink)
