@@ -134,7 +134,7 @@ extension CommandCall {
 
     /// Visits table buckets from `cursor` until `count` items were seen or 10×count buckets
     /// looked at, like Redis; returns the next cursor.
-    func scanTable<N>(_ table: HashTable<N>, _ options: ScanOptions, _ visit: (N) -> Void) -> UInt64 {
+    func scanTable(_ table: MemberTable, _ options: ScanOptions, _ visit: (MemberNode) -> Void) -> UInt64 {
         var next = options.cursor
         var seen = 0
         var steps = 0

@@ -4,21 +4,36 @@
 //
 //   listpack   field, value, field, value, … in one PackedList, in insertion order
 //              (HGETALL on a small hash answers in the order Redis does)
-//   hashtable  one HashField node per field in a HashTable (incremental rehash, random
+//   hashtable  one HashFieldNode per field in a MemberTable (incremental rehash, random
 //              sampling for HRANDFIELD, reverse-binary HSCAN cursor)
 //
 // A hash starts packed and converts once, for good, when it would hold more than
 // hash-max-listpack-entries fields or a field or value longer than hash-max-listpack-value
 // bytes. It never converts back (Redis does not either, except when loading an RDB).
 
-public final class HashField: ChainedNode {
-    public let key: Bytes
-    public var value: Bytes
-    public var chainNext: HashField?
+/// A hash field node in the table encoding: the MemberTable link and field, then the value.
+///
+///   +0 link  +8 field (Bytes)  +32 value (Bytes)      56 bytes, a 64-byte malloc chunk
+struct HashFieldNode {
+    static let size = MemberNode.payloadOffset + MemoryLayout<Bytes>.stride
 
-    public init(key: Bytes, value: Bytes) {
-        self.key = key
-        self.value = value
+    static func allocate(_ field: Bytes, _ value: Bytes) -> MemberNode {
+        let n = MemberNode.allocate(size: size, key: field)
+        (n.raw + MemberNode.payloadOffset).bindMemory(to: Bytes.self, capacity: 1).initialize(to: value)
+        return n
+    }
+
+    static func free(_ n: MemberNode) {
+        n.payloadBytes.deinitialize(count: 1)
+        n.free()
+    }
+}
+
+extension MemberNode {
+    /// The value of a hash field node.
+    public var value: Bytes {
+        get { payloadBytes.pointee }
+        nonmutating set { payloadBytes.pointee = newValue }
     }
 }
 
@@ -45,10 +60,12 @@ public struct CollectionLimits {
 public final class HashValue {
     /// Pairs while packed (`table == nil`).
     public private(set) var packed = PackedList()
-    /// The table once converted.
-    public private(set) var table: HashTable<HashField>?
+    /// The table once converted; its nodes (HashFieldNode) belong to this value.
+    public private(set) var table: MemberTable?
 
     public init() {}
+
+    deinit { table?.forEach { HashFieldNode.free($0) } }
 
     public var count: Int { table?.count ?? packed.count / 2 }
     public var isPacked: Bool { table == nil }
@@ -90,7 +107,7 @@ public final class HashValue {
         }
         if let t = table {
             if let node = t.find(field) { node.value = value; return false }
-            t.insert(HashField(key: field, value: value))
+            t.insert(HashFieldNode.allocate(field, value))
             return true
         }
         if let at = packed.find(field, stride: 2) {
@@ -107,7 +124,8 @@ public final class HashValue {
     @discardableResult
     public func remove(_ field: Bytes) -> Bool {
         if let t = table {
-            guard t.remove(field) != nil else { return false }
+            guard let n = t.remove(field) else { return false }
+            HashFieldNode.free(n)
             t.shrinkIfNeeded()
             return true
         }
@@ -150,8 +168,9 @@ public final class HashValue {
 
     public func convertToTable(seed: SipHashSeed) {
         guard table == nil else { return }
-        let t = HashTable<HashField>(seed: seed)
-        forEach { t.insert(HashField(key: $0, value: $1)) }
+        let t = MemberTable(seed: seed)
+        t.reserve(count)
+        forEach { t.insert(HashFieldNode.allocate($0, $1)) }
         table = t
         packed.removeAll()
     }
@@ -159,8 +178,9 @@ public final class HashValue {
     public func copy() -> HashValue {
         let out = HashValue()
         if let t = table {
-            let nt = HashTable<HashField>(seed: t.seed)
-            t.forEach { nt.insert(HashField(key: $0.key, value: $0.value)) }
+            let nt = MemberTable(seed: t.seed)
+            nt.reserve(t.count)
+            t.forEach { nt.insert(HashFieldNode.allocate($0.key, $0.value)) }
             out.table = nt
         } else {
             out.packed = packed
@@ -168,10 +188,10 @@ public final class HashValue {
         return out
     }
 
-    /// An O(1) estimate (node objects of ~64 bytes plus inline field and value) for the
-    /// table encoding: lazy freeing asks this of every deleted value, so it must not walk.
+    /// An O(1) estimate (a 64-byte malloc chunk per field node, inline field and value) for
+    /// the table encoding: lazy freeing asks this of every deleted value, so it must not walk.
     public var memoryBytes: Int {
-        if let t = table { return t.bucketCount * 12 + t.count * 96 }
+        if let t = table { return t.bucketCount * 8 + t.count * 64 }
         return packed.memoryBytes
     }
 }
