@@ -21,6 +21,10 @@ extension Engine {
 
     /// The encoding limits as currently configured.
     var collectionLimits: CollectionLimits { CollectionLimits(config, seed: seed) }
+
+    /// A new empty list with the configured node size (list-max-listpack-size), which a list
+    /// keeps for its lifetime as in Redis.
+    func newList() -> ListValue { ListValue(fill: config.listMaxListpackSize) }
 }
 
 /// A typed key: absent, or present with the expected type.

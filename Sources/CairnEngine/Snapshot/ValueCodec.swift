@@ -66,7 +66,7 @@ public enum ValueCodec {
             for f in fields { h.set(f.field, f.value, limits: limits) }
             return .hash(h)
         case .list(let elements):
-            return .list(ListValue(elements))
+            return .list(ListValue(elements, fill: engine.config.listMaxListpackSize))
         case .set(let members):
             let limits = CollectionLimits(engine.config, seed: engine.seed)
             let s = SetValue()

@@ -99,6 +99,15 @@ public final class HashValue {
         }
     }
 
+    /// Sizes a new packed hash for the pairs `items` (field, value, …) a command is about to
+    /// set, so it is built in one allocation of the right size.
+    public func reserve(pairs items: ArraySlice<Bytes>) {
+        guard table == nil && packed.isEmpty else { return }
+        var bytes = 0
+        for b in items { bytes += PackedList.entrySize(b.count) }
+        packed.reserveExactly(extra: bytes)
+    }
+
     /// Sets `field` to `value`; returns true when the field is new.
     @discardableResult
     public func set(_ field: Bytes, _ value: Bytes, limits: CollectionLimits) -> Bool {
@@ -183,7 +192,7 @@ public final class HashValue {
             t.forEach { nt.insert(HashFieldNode.allocate($0.key, $0.value)) }
             out.table = nt
         } else {
-            out.packed = packed
+            out.packed = packed.copy()
         }
         return out
     }

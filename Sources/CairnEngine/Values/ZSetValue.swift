@@ -269,7 +269,7 @@ public final class ZSetValue {
             out.list = l
             out.index = t
         } else {
-            out.packed = packed
+            out.packed = packed.copy()
         }
         return out
     }
