@@ -231,10 +231,24 @@ final class CollectionModelTests: XCTestCase {
     // MARK: lists
 
     func testListAgainstArrayModel() {
-        var rng = SeededRNG(seed: 5)
-        let h = EngineHarness()
+        // The default node size, nodes of one to three elements (every insert or removal in
+        // the middle splits or merges nodes), and 4 KiB nodes with elements of up to 2.1 KB
+        // (nodes of one to a few elements, two-byte lengths).
+        for (seed, fill, padding) in [(UInt64(5), -2, 0), (6, 1, 0), (7, 3, 0), (8, -1, 300)] {
+            var config = EngineConfig()
+            config.listMaxListpackSize = fill
+            listModelRun(seed: seed, config: config, padding: padding)
+        }
+    }
+
+    func listModelRun(seed: UInt64, config: EngineConfig, padding: Int) {
+        var rng = SeededRNG(seed: seed)
+        let h = EngineHarness(config: config)
         var model: [String: [String]] = ["l": [], "m": []]
-        func element() -> String { "e\(Int.random(in: 0..<8, using: &rng))" }
+        func element() -> String {
+            let i = Int.random(in: 0..<8, using: &rng)
+            return "e\(i)" + String(repeating: "x", count: i * padding)
+        }
         func index(_ n: Int) -> Int { Int.random(in: -(n + 2)...(n + 2), using: &rng) }
         func norm(_ i: Int, _ n: Int) -> Int { i < 0 ? n + i : i }
         for step in 0..<4000 {
@@ -333,7 +347,11 @@ final class CollectionModelTests: XCTestCase {
             model[k] = list
             if step % 100 == 99 {
                 for key in ["l", "m"] {
-                    XCTAssertEqual(h.call(["LRANGE", key, "0", "-1"]).strings, model[key]!, "step \(step)")
+                    XCTAssertEqual(h.call(["LRANGE", key, "0", "-1"]).strings, model[key]!, "seed \(seed) step \(step)")
+                    if let e = h.engine.database(0).find(Bytes(key)), case .list(let l) = e.value {
+                        XCTAssertNil(l.structureProblem(), "seed \(seed) step \(step)")
+                        XCTAssertEqual(l.fill, config.listMaxListpackSize)
+                    }
                     XCTAssertEqual(h.call(["EXISTS", key]).int, model[key]!.isEmpty ? 0 : 1)
                 }
             }

@@ -266,7 +266,7 @@ extension Engine {
                 dl.push(v, to)
                 c.touched(de)
             } else {
-                let dl = ListValue()
+                let dl = c.engine.newList()
                 dl.push(v, to)
                 c.setKey(dst, .list(dl))
             }

@@ -21,6 +21,10 @@ extension Engine {
 
     /// The encoding limits as currently configured.
     var collectionLimits: CollectionLimits { CollectionLimits(config, seed: seed) }
+
+    /// A new empty list with the configured node size (list-max-listpack-size), which a list
+    /// keeps for its lifetime as in Redis.
+    func newList() -> ListValue { ListValue(fill: config.listMaxListpackSize) }
 }
 
 /// A typed key: absent, or present with the expected type.
@@ -134,7 +138,7 @@ extension CommandCall {
 
     /// Visits table buckets from `cursor` until `count` items were seen or 10×count buckets
     /// looked at, like Redis; returns the next cursor.
-    func scanTable<N>(_ table: HashTable<N>, _ options: ScanOptions, _ visit: (N) -> Void) -> UInt64 {
+    func scanTable(_ table: MemberTable, _ options: ScanOptions, _ visit: (MemberNode) -> Void) -> UInt64 {
         var next = options.cursor
         var seen = 0
         var steps = 0

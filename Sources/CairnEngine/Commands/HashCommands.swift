@@ -166,10 +166,11 @@ extension CommandCall {
         case .found(_, let existing): h = existing
         case .missing: h = HashValue()
         }
+        let limits = self.limits
         h.convertIfAnyLonger(than: limits.hashMaxListpackValue, argv[2...], seed: engine.seed)
+        if case .missing = f, (argv.count - 2) / 2 <= limits.hashMaxListpackEntries { h.reserve(pairs: argv[2...]) }
         var created = 0
         var i = 2
-        let limits = self.limits
         while i < argv.count {
             if h.set(argv[i], argv[i + 1], limits: limits) { created += 1 }
             i += 2

@@ -61,7 +61,7 @@ extension Engine {
             guard case .found(_, let l) = f else { c.reply.arrayHeader(0); return }
             let r = listRange(start, end, count: l.count)
             c.reply.arrayHeader(r.count)
-            for i in r { c.reply.bulk(l[i]) }
+            l.forEach(in: r) { _, e in c.reply.bulk(e); return true }
         }
 
         reg("lindex", 3, [.readonly], "Returns an element from a list by its index.", complexity: "O(N) where N is the number of elements to traverse to get to the element at index. This makes asking for the first or the last element of the list O(1).") { c in
@@ -90,7 +90,12 @@ extension Engine {
             guard let f = c.fetchList(c.argv[1], write: true) else { return }
             guard case .found(let e, let l) = f else { c.reply.integer(0); return }
             var at: Int? = nil
-            for i in 0..<l.count where l[i] == c.argv[3] { at = i; break }
+            c.argv[3].withUnsafeBytes { pivot in
+                l.forEach(in: 0..<l.count) { i, e in
+                    if Bytes.equal(e, pivot) { at = i; return false }
+                    return true
+                }
+            }
             guard let pivot = at else { c.reply.integer(-1); return }
             l.insert(c.argv[4], at: after ? pivot + 1 : pivot)
             c.touched(e)
@@ -101,25 +106,29 @@ extension Engine {
             guard let toRemove = c.int(2) else { return }
             guard let f = c.fetchList(c.argv[1], write: true) else { return }
             guard case .found(let e, let l) = f else { c.reply.integer(0); return }
-            let target = c.argv[3]
             var removed = 0
-            if toRemove >= 0 {
-                let limit = toRemove == 0 ? Int.max : Int(clamping: toRemove)
-                removed = l.removeAll { _, x in
-                    guard removed < limit, x == target else { return false }
-                    removed += 1
-                    return true
+            c.argv[3].withUnsafeBytes { target in
+                if toRemove >= 0 {
+                    let limit = toRemove == 0 ? Int.max : Int(clamping: toRemove)
+                    removed = l.removeAll { _, x in
+                        guard removed < limit, Bytes.equal(x, target) else { return false }
+                        removed += 1
+                        return true
+                    }
+                } else {
+                    // From the tail: find where the last match to remove is, then remove every
+                    // match from there on.
+                    let limit = Int(clamping: toRemove.magnitude)
+                    var found = 0
+                    var from = 0
+                    l.forEach(in: 0..<l.count, reverse: true) { i, x in
+                        if Bytes.equal(x, target) { found += 1; from = i }
+                        return found < limit
+                    }
+                    if found > 0 {
+                        removed = l.removeAll { i, x in i >= from && Bytes.equal(x, target) }
+                    }
                 }
-            } else {
-                // From the tail: find the positions first, then remove them.
-                let limit = Int(clamping: toRemove.magnitude)
-                var positions = Set<Int>()
-                var i = l.count - 1
-                while i >= 0 && positions.count < limit {
-                    if l[i] == target { positions.insert(i) }
-                    i -= 1
-                }
-                removed = l.removeAll { i, _ in positions.contains(i) }
             }
             if removed > 0 { c.changedOrDeleted(e, c.argv[1], isEmpty: l.isEmpty) }
             c.reply.integer(removed)
@@ -244,7 +253,7 @@ extension CommandCall {
             reply.integer(l.count)
         case .missing:
             if onlyIfExists { reply.integer(0); return }
-            let l = ListValue()
+            let l = engine.newList()
             for x in argv.dropFirst(2) { l.push(x, end) }
             setKey(key, .list(l))
             reply.integer(l.count)
@@ -302,7 +311,7 @@ extension CommandCall {
             dl.push(value, to)
             touched(de)
         case .missing:
-            let dl = ListValue()
+            let dl = engine.newList()
             dl.push(value, to)
             setKey(dst, .list(dl))
         }
@@ -356,14 +365,16 @@ extension CommandCall {
         let wanted = count == -1 ? 1 : (count == 0 || rank == Int64.min ? Int64.max : count)
         var matches: [Int] = []
         var scanned: Int64 = 0
-        var k = 0
-        while k < l.count && Int64(matches.count) < wanted && (maxLen == 0 || scanned < maxLen) {
-            let i = fromTail ? l.count - 1 - k : k
-            if l[i] == argv[2] {
-                if skip == 0 { matches.append(i) } else { skip -= 1 }
+        if wanted > 0 {
+            argv[2].withUnsafeBytes { target in
+                l.forEach(in: 0..<l.count, reverse: fromTail) { i, e in
+                    if Bytes.equal(e, target) {
+                        if skip == 0 { matches.append(i) } else { skip -= 1 }
+                    }
+                    scanned += 1
+                    return Int64(matches.count) < wanted && (maxLen == 0 || scanned < maxLen)
+                }
             }
-            scanned += 1
-            k += 1
         }
         if count != -1 {
             reply.arrayHeader(matches.count)

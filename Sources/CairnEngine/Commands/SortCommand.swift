@@ -191,7 +191,7 @@ extension CommandCall {
         let selected = end >= start && start >= 0 ? Array(ordered[Int(start)...Int(end)]) : []
 
         if let dst = store {
-            let out = ListValue()
+            let out = engine.newList()
             for el in selected {
                 if gets.isEmpty { out.pushBack(el); continue }
                 for g in gets { out.pushBack(sortLookup(g, el) ?? Bytes()) }

@@ -162,7 +162,7 @@ extension Engine {
             var next: UInt64 = 0
             if let index = z.index {
                 next = c.scanTable(index, options) { n in
-                    if options.matches(n.key) { items.append(n.key); items.append(Bytes(array: formatScore(n.score))) }
+                    if options.matches(n.key) { items.append(n.key); items.append(Bytes(array: formatScore(ZSetNode(n).score))) }
                 }
             } else {
                 z.forEach(ranks: 0..<z.count) { m, s in

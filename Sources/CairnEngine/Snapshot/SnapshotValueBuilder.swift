@@ -90,18 +90,25 @@ final class SnapshotValueBuilder: RDBValueSink {
             string = Bytes()
             return v
         case .list:
-            return .list(ListValue(elements))
+            return .list(ListValue(elements, fill: limits.listMaxListpackSize))
         case .hash:
             if let h = hash { return .hash(h) }
-            return .hash(HashValue(packed: packed))
+            return .hash(HashValue(packed: takePacked()))
         case .zset:
             if let z = zset { return .zset(z) }
-            return .zset(ZSetValue(packed: packed))
+            return .zset(ZSetValue(packed: takePacked()))
         case .set:
             return .set(set)
         case .stream, .module:
             preconditionFailure("streams are not built by SnapshotValueBuilder")
         }
+    }
+
+    /// The packed entries built so far, leaving an empty list in their place.
+    private func takePacked() -> PackedList {
+        var out = PackedList()
+        swap(&out, &packed)
+        return out
     }
 
     // MARK: RDBValueSink
@@ -122,7 +129,7 @@ final class SnapshotValueBuilder: RDBValueSink {
         }
         if let t = set.table {
             if t.find(member) != nil { return false }
-            t.insert(SetMember(key: Bytes(member)))
+            t.insert(MemberNode.allocate(size: SetValue.nodeSize, key: Bytes(member)))
             return true
         }
         return set.add(Bytes(member), limits: limits)
@@ -153,7 +160,7 @@ final class SnapshotValueBuilder: RDBValueSink {
             hashToTable()
         }
         if let t = hash?.table {
-            t.insert(HashField(key: pendingKey, value: Bytes(value)))
+            t.insert(HashFieldNode.allocate(pendingKey, Bytes(value)))
             return
         }
         packed.append(value)
@@ -161,10 +168,9 @@ final class SnapshotValueBuilder: RDBValueSink {
     }
 
     private func hashToTable() {
-        let h = HashValue(packed: packed)
+        let h = HashValue(packed: takePacked())
         h.convertToTable(seed: limits.seed)
         hash = h
-        packed = PackedList()
     }
 
     func zsetMember(_ member: UnsafeRawBufferPointer) -> Bool {
@@ -203,7 +209,6 @@ final class SnapshotValueBuilder: RDBValueSink {
     }
 
     private func zsetToInserts() {
-        zset = ZSetValue(packed: packed)
-        packed = PackedList()
+        zset = ZSetValue(packed: takePacked())
     }
 }

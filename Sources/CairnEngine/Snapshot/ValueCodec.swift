@@ -83,7 +83,7 @@ public enum ValueCodec {
             for f in fields { h.set(f.field, f.value, limits: limits) }
             return .hash(h)
         case .list(let elements):
-            return .list(ListValue(elements))
+            return .list(ListValue(elements, fill: limits.listMaxListpackSize))
         case .set(let members):
             let s = SetValue()
             for m in members { s.add(m, limits: limits) }

@@ -4,21 +4,36 @@
 //
 //   listpack   field, value, field, value, … in one PackedList, in insertion order
 //              (HGETALL on a small hash answers in the order Redis does)
-//   hashtable  one HashField node per field in a HashTable (incremental rehash, random
+//   hashtable  one HashFieldNode per field in a MemberTable (incremental rehash, random
 //              sampling for HRANDFIELD, reverse-binary HSCAN cursor)
 //
 // A hash starts packed and converts once, for good, when it would hold more than
 // hash-max-listpack-entries fields or a field or value longer than hash-max-listpack-value
 // bytes. It never converts back (Redis does not either, except when loading an RDB).
 
-public final class HashField: ChainedNode {
-    public let key: Bytes
-    public var value: Bytes
-    public var chainNext: HashField?
+/// A hash field node in the table encoding: the MemberTable link and field, then the value.
+///
+///   +0 link  +8 field (Bytes)  +32 value (Bytes)      56 bytes, a 64-byte malloc chunk
+struct HashFieldNode {
+    static let size = MemberNode.payloadOffset + MemoryLayout<Bytes>.stride
 
-    public init(key: Bytes, value: Bytes) {
-        self.key = key
-        self.value = value
+    static func allocate(_ field: Bytes, _ value: Bytes) -> MemberNode {
+        let n = MemberNode.allocate(size: size, key: field)
+        (n.raw + MemberNode.payloadOffset).bindMemory(to: Bytes.self, capacity: 1).initialize(to: value)
+        return n
+    }
+
+    static func free(_ n: MemberNode) {
+        n.payloadBytes.deinitialize(count: 1)
+        n.free()
+    }
+}
+
+extension MemberNode {
+    /// The value of a hash field node.
+    public var value: Bytes {
+        get { payloadBytes.pointee }
+        nonmutating set { payloadBytes.pointee = newValue }
     }
 }
 
@@ -30,6 +45,8 @@ public struct CollectionLimits {
     public var setMaxIntsetEntries: Int
     public var zsetMaxListpackEntries: Int
     public var zsetMaxListpackValue: Int
+    /// list-max-listpack-size: the node cap of lists built with these limits.
+    public var listMaxListpackSize: Int
     public var seed: SipHashSeed
 
     public init(_ config: EngineConfig, seed: SipHashSeed) {
@@ -38,6 +55,7 @@ public struct CollectionLimits {
         setMaxIntsetEntries = config.setMaxIntsetEntries
         zsetMaxListpackEntries = config.zsetMaxListpackEntries
         zsetMaxListpackValue = config.zsetMaxListpackValue
+        listMaxListpackSize = config.listMaxListpackSize
         self.seed = seed
     }
 }
@@ -45,16 +63,18 @@ public struct CollectionLimits {
 public final class HashValue {
     /// Pairs while packed (`table == nil`).
     public private(set) var packed = PackedList()
-    /// The table once converted.
-    public private(set) var table: HashTable<HashField>?
+    /// The table once converted; its nodes (HashFieldNode) belong to this value.
+    public private(set) var table: MemberTable?
 
     public init() {}
 
     /// A packed hash from field, value, field, value, … entries with no field twice, within
     /// the listpack limits (the snapshot loader builds these straight from the file).
-    init(packed: PackedList) {
+    init(packed: consuming PackedList) {
         self.packed = packed
     }
+
+    deinit { table?.forEach { HashFieldNode.free($0) } }
 
     public var count: Int { table?.count ?? packed.count / 2 }
     public var isPacked: Bool { table == nil }
@@ -88,6 +108,15 @@ public final class HashValue {
         }
     }
 
+    /// Sizes a new packed hash for the pairs `items` (field, value, …) a command is about to
+    /// set, so it is built in one allocation of the right size.
+    public func reserve(pairs items: ArraySlice<Bytes>) {
+        guard table == nil && packed.isEmpty else { return }
+        var bytes = 0
+        for b in items { bytes += PackedList.entrySize(b.count) }
+        packed.reserveExactly(extra: bytes)
+    }
+
     /// Sets `field` to `value`; returns true when the field is new.
     @discardableResult
     public func set(_ field: Bytes, _ value: Bytes, limits: CollectionLimits) -> Bool {
@@ -96,7 +125,7 @@ public final class HashValue {
         }
         if let t = table {
             if let node = t.find(field) { node.value = value; return false }
-            t.insert(HashField(key: field, value: value))
+            t.insert(HashFieldNode.allocate(field, value))
             return true
         }
         if let at = packed.find(field, stride: 2) {
@@ -113,7 +142,8 @@ public final class HashValue {
     @discardableResult
     public func remove(_ field: Bytes) -> Bool {
         if let t = table {
-            guard t.remove(field) != nil else { return false }
+            guard let n = t.remove(field) else { return false }
+            HashFieldNode.free(n)
             t.shrinkIfNeeded()
             return true
         }
@@ -156,8 +186,9 @@ public final class HashValue {
 
     public func convertToTable(seed: SipHashSeed) {
         guard table == nil else { return }
-        let t = HashTable<HashField>(seed: seed)
-        forEach { t.insert(HashField(key: $0, value: $1)) }
+        let t = MemberTable(seed: seed)
+        t.reserve(count)
+        forEach { t.insert(HashFieldNode.allocate($0, $1)) }
         table = t
         packed.removeAll()
     }
@@ -165,19 +196,20 @@ public final class HashValue {
     public func copy() -> HashValue {
         let out = HashValue()
         if let t = table {
-            let nt = HashTable<HashField>(seed: t.seed)
-            t.forEach { nt.insert(HashField(key: $0.key, value: $0.value)) }
+            let nt = MemberTable(seed: t.seed)
+            nt.reserve(t.count)
+            t.forEach { nt.insert(HashFieldNode.allocate($0.key, $0.value)) }
             out.table = nt
         } else {
-            out.packed = packed
+            out.packed = packed.copy()
         }
         return out
     }
 
-    /// An O(1) estimate (node objects of ~64 bytes plus inline field and value) for the
-    /// table encoding: lazy freeing asks this of every deleted value, so it must not walk.
+    /// An O(1) estimate (a 64-byte malloc chunk per field node, inline field and value) for
+    /// the table encoding: lazy freeing asks this of every deleted value, so it must not walk.
     public var memoryBytes: Int {
-        if let t = table { return t.bucketCount * 12 + t.count * 96 }
+        if let t = table { return t.bucketCount * 8 + t.count * 64 }
         return packed.memoryBytes
     }
 }

@@ -1,5 +1,5 @@
 // The compact encoding of small hashes and sorted sets (Redis's "listpack"): every element is
-// a byte string laid end to end in one array, so a 10-field hash is one allocation of a few
+// a byte string laid end to end in one buffer, so a 10-field hash is one allocation of a few
 // hundred bytes instead of twenty objects.
 //
 //   entry  := length payload
@@ -13,39 +13,73 @@
 // beyond that. Positions are byte offsets of an entry's length prefix; an offset is valid only
 // until the next mutation.
 //
+// Memory: the buffer is a plain malloc block whose capacity is what malloc_usable_size says,
+// grown by an eighth at a time (or exactly, when the owner knows what is coming). Small
+// packed values are numerous, so the 32-byte header of an array and the quarter of unused
+// capacity a doubling array averages were real memory: 10k hashes of 20 short fields took
+// 96 bytes more each. The list is noncopyable (it owns the block); `copy()` duplicates it.
+//
 // This is Cairn's in-memory form, not the RDB listpack layout (that lives in CairnFormats and
 // is produced by the snapshot writer).
 
-public struct PackedList {
-    /// The entries, end to end.
-    public private(set) var storage: [UInt8] = []
+#if canImport(Glibc)
+import Glibc
+import CMalloc
+#endif
+
+public struct PackedList: ~Copyable {
+    private var base: UnsafeMutableRawPointer?
+    /// Bytes of entries (the offset one past the last entry).
+    private var used: UInt32 = 0
     /// Number of entries.
-    public private(set) var count = 0
+    private var entries: UInt32 = 0
 
     public init() {}
 
-    public var isEmpty: Bool { count == 0 }
+    deinit { free(base) }
+
+    /// A separate copy of the entries (COPY, DUMP of a value).
+    public func copy() -> PackedList {
+        var out = PackedList()
+        if used > 0 {
+            out.base = malloc(Int(used))!
+            out.base!.copyMemory(from: base!, byteCount: Int(used))
+            out.used = used
+            out.entries = entries
+        }
+        return out
+    }
+
+    /// Number of entries.
+    public var count: Int { Int(entries) }
+    public var isEmpty: Bool { entries == 0 }
     /// Offset one past the last entry.
-    @inlinable public var endOffset: Int { storage.count }
+    public var endOffset: Int { Int(used) }
+
+    /// The buffer's usable size.
+    private var capacity: Int { base.map { Int(malloc_usable_size($0)) } ?? 0 }
+
+    @inline(__always)
+    private var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base, count: Int(used)) }
 
     // MARK: reading
 
     /// The payload range and the offset of the next entry for the entry at `offset`.
     @inline(__always)
     func entry(at offset: Int) -> (start: Int, length: Int, next: Int) {
-        storage.withUnsafeBufferPointer { p in
-            var i = offset
-            var length = 0
-            var shift = 0
-            while true {
-                let b = p[i]
-                i += 1
-                length |= Int(b & 0x7f) << shift
-                if b < 0x80 { break }
-                shift += 7
-            }
-            return (i, length, i + length)
+        precondition(offset >= 0 && offset < Int(used))
+        let p = base!
+        var i = offset
+        var length = 0
+        var shift = 0
+        while true {
+            let b = p.load(fromByteOffset: i, as: UInt8.self)
+            i += 1
+            length |= Int(b & 0x7f) << shift
+            if b < 0x80 { break }
+            shift += 7
         }
+        return (i, length, i + length)
     }
 
     /// The offset of the entry after the one at `offset`.
@@ -55,42 +89,41 @@ public struct PackedList {
     /// The payload of the entry at `offset`.
     public func bytes(at offset: Int) -> Bytes {
         let e = entry(at: offset)
-        return storage.withUnsafeBytes { Bytes(UnsafeRawBufferPointer(rebasing: $0[e.start..<e.start + e.length])) }
+        return Bytes(UnsafeRawBufferPointer(start: base! + e.start, count: e.length))
     }
 
     /// Runs `body` on the payload of the entry at `offset` without copying it.
     public func withPayload<R>(at offset: Int, _ body: (UnsafeRawBufferPointer) -> R) -> R {
         let e = entry(at: offset)
-        return storage.withUnsafeBytes { body(UnsafeRawBufferPointer(rebasing: $0[e.start..<e.start + e.length])) }
+        return body(UnsafeRawBufferPointer(start: base! + e.start, count: e.length))
     }
 
     /// The offset of the first entry, among entries 0, stride, 2·stride, …, whose payload
     /// equals `needle`; nil when none does.
     public func find(_ needle: UnsafeRawBufferPointer, stride: Int = 1) -> Int? {
-        storage.withUnsafeBytes { p -> Int? in
-            var offset = 0
-            var index = 0
-            let end = p.count
-            while offset < end {
-                var i = offset
-                var length = 0
-                var shift = 0
-                while true {
-                    let b = p[i]
-                    i += 1
-                    length |= Int(b & 0x7f) << shift
-                    if b < 0x80 { break }
-                    shift += 7
-                }
-                if index % stride == 0 && length == needle.count
-                    && (length == 0 || memcmp(p.baseAddress! + i, needle.baseAddress!, length) == 0) {
-                    return offset
-                }
-                offset = i + length
-                index += 1
+        guard let p = base else { return nil }
+        var offset = 0
+        var index = 0
+        let end = Int(used)
+        while offset < end {
+            var i = offset
+            var length = 0
+            var shift = 0
+            while true {
+                let b = p.load(fromByteOffset: i, as: UInt8.self)
+                i += 1
+                length |= Int(b & 0x7f) << shift
+                if b < 0x80 { break }
+                shift += 7
             }
-            return nil
+            if index % stride == 0 && length == needle.count
+                && (length == 0 || memcmp(p + i, needle.baseAddress!, length) == 0) {
+                return offset
+            }
+            offset = i + length
+            index += 1
         }
+        return nil
     }
 
     public func find(_ needle: Bytes, stride: Int = 1) -> Int? {
@@ -107,13 +140,11 @@ public struct PackedList {
 
     /// Calls `body` with each entry's payload in order; stop by returning false.
     public func forEach(_ body: (UnsafeRawBufferPointer) -> Bool) {
-        storage.withUnsafeBytes { p in
-            var offset = 0
-            while offset < p.count {
-                let e = entry(at: offset)
-                if !body(UnsafeRawBufferPointer(rebasing: p[e.start..<e.start + e.length])) { return }
-                offset = e.next
-            }
+        var offset = 0
+        while offset < Int(used) {
+            let e = entry(at: offset)
+            if !body(UnsafeRawBufferPointer(start: base! + e.start, count: e.length)) { return }
+            offset = e.next
         }
     }
 
@@ -126,7 +157,7 @@ public struct PackedList {
     }
 
     /// Bytes of memory held (MEMORY USAGE).
-    public var memoryBytes: Int { storage.capacity }
+    public var memoryBytes: Int { capacity }
 
     // MARK: writing
 
@@ -147,16 +178,39 @@ public struct PackedList {
         return (out, k)
     }
 
-    /// The encoded form of one entry.
-    static func encode(_ payload: UnsafeRawBufferPointer, into out: inout [UInt8]) {
+    /// Bytes an entry with an `n`-byte payload takes.
+    @inline(__always)
+    public static func entrySize(_ n: Int) -> Int { n + lengthPrefix(n).count }
+
+    /// Writes one entry at `p`; returns its size.
+    @inline(__always)
+    static func encode(_ payload: UnsafeRawBufferPointer, at p: UnsafeMutableRawPointer) -> Int {
         var prefix = lengthPrefix(payload.count)
-        withUnsafeBytes(of: &prefix.bytes) { out.append(contentsOf: UnsafeRawBufferPointer(rebasing: $0[0..<prefix.count])) }
-        out.append(contentsOf: payload)
+        withUnsafeBytes(of: &prefix.bytes) { p.copyMemory(from: $0.baseAddress!, byteCount: prefix.count) }
+        if payload.count > 0 { (p + prefix.count).copyMemory(from: payload.baseAddress!, byteCount: payload.count) }
+        return prefix.count + payload.count
+    }
+
+    /// Makes room for `extra` more bytes: an eighth of slack when `exactly` is false (appends
+    /// stay amortized O(1)), none when the owner knows everything that is coming.
+    private mutating func reserve(extra: Int, exactly: Bool = false) {
+        let needed = Int(used) + extra
+        precondition(needed <= Int(UInt32.max), "packed value too large")
+        if needed <= capacity { return }
+        let size = exactly ? needed : Swift.min(needed + needed / 8, Int(UInt32.max))
+        base = realloc(base, size)!
+    }
+
+    /// Sizes the buffer for exactly `extra` more bytes of entries (a value built by one
+    /// command that knows everything it will append).
+    public mutating func reserveExactly(extra: Int) {
+        reserve(extra: extra, exactly: true)
     }
 
     public mutating func append(_ payload: UnsafeRawBufferPointer) {
-        PackedList.encode(payload, into: &storage)
-        count += 1
+        reserve(extra: PackedList.entrySize(payload.count))
+        used += UInt32(PackedList.encode(payload, at: base! + Int(used)))
+        entries += 1
     }
 
     public mutating func append(_ payload: Bytes) {
@@ -166,39 +220,64 @@ public struct PackedList {
     /// Inserts the entries `payloads` before the entry at `offset` (or at the end when
     /// `offset == endOffset`).
     public mutating func insert(_ payloads: [Bytes], at offset: Int) {
-        var encoded: [UInt8] = []
-        for p in payloads { p.withUnsafeBytes { PackedList.encode($0, into: &encoded) } }
-        storage.insert(contentsOf: encoded, at: offset)
-        count += payloads.count
+        precondition(offset >= 0 && offset <= Int(used))
+        var size = 0
+        for p in payloads { size += PackedList.entrySize(p.count) }
+        reserve(extra: size)
+        let p = base!
+        memmove(p + offset + size, p + offset, Int(used) - offset)
+        var at = offset
+        for x in payloads { at += x.withUnsafeBytes { PackedList.encode($0, at: p + at) } }
+        used += UInt32(size)
+        entries += UInt32(payloads.count)
     }
 
     /// Removes `entries` consecutive entries starting at `offset`.
-    public mutating func remove(at offset: Int, entries: Int = 1) {
+    public mutating func remove(at offset: Int, entries n: Int = 1) {
         var end = offset
-        for _ in 0..<entries { end = next(after: end) }
-        storage.removeSubrange(offset..<end)
-        count -= entries
+        for _ in 0..<n { end = next(after: end) }
+        memmove(base! + offset, base! + end, Int(used) - end)
+        used -= UInt32(end - offset)
+        entries -= UInt32(n)
+        shrinkIfSparse()
     }
 
     /// Replaces the payload of the entry at `offset`.
     public mutating func replace(at offset: Int, with payload: Bytes) {
         let old = entry(at: offset)
-        var encoded: [UInt8] = []
-        payload.withUnsafeBytes { PackedList.encode($0, into: &encoded) }
-        storage.replaceSubrange(offset..<old.next, with: encoded)
+        let oldSize = old.next - offset
+        let newSize = PackedList.entrySize(payload.count)
+        if newSize > oldSize { reserve(extra: newSize - oldSize) }
+        let p = base!
+        if newSize != oldSize { memmove(p + offset + newSize, p + old.next, Int(used) - old.next) }
+        _ = payload.withUnsafeBytes { PackedList.encode($0, at: p + offset) }
+        used = UInt32(Int(used) + newSize - oldSize)
+        if newSize < oldSize { shrinkIfSparse() }
+    }
+
+    /// Gives memory back when the entries fill under half the buffer.
+    private mutating func shrinkIfSparse() {
+        guard let p = base else { return }
+        if used == 0 {
+            free(p)
+            base = nil
+            return
+        }
+        let cap = capacity
+        if cap > 64 && Int(used) * 2 < cap {
+            base = realloc(p, Int(used) + Int(used) / 8)!
+        }
     }
 
     public mutating func removeAll() {
-        storage = []
-        count = 0
+        free(base)
+        base = nil
+        used = 0
+        entries = 0
     }
 
     /// Makes room for `bytes` more bytes of entries (a builder that knows the size).
     public mutating func reserveCapacity(bytes: Int) {
-        storage.reserveCapacity(storage.count + bytes)
+        reserve(extra: bytes, exactly: true)
     }
 }
-
-#if canImport(Glibc)
-import Glibc
-#endif

@@ -6,24 +6,24 @@
 //   intset     a sorted array of 64-bit integers, while every member is a canonical integer
 //              (string2ll rules: "12", not "012" or "+12") and there are at most
 //              set-max-intset-entries of them. SMEMBERS answers in ascending order, as Redis.
-//   hashtable  one SetMember node per member in a HashTable.
+//   hashtable  one 32-byte node per member (link + member) in a MemberTable.
 //
 // A set converts to the table once, for good, on the first non-integer member or when it
 // outgrows the intset limit.
 
-public final class SetMember: ChainedNode {
-    public let key: Bytes
-    public var chainNext: SetMember?
-    public init(key: Bytes) { self.key = key }
-}
-
 public final class SetValue {
     /// Members in ascending order while the set is an intset (`table == nil`).
     public private(set) var ints: [Int64] = []
-    public private(set) var table: HashTable<SetMember>?
+    /// The table once converted; its nodes belong to this value.
+    public private(set) var table: MemberTable?
+
+    /// Bytes of a member node: the table's link and key, no payload.
+    static let nodeSize = MemberNode.payloadOffset
 
     /// An empty intset (Redis starts set results and integer members this way).
     public init() {}
+
+    deinit { table?.forEach { $0.free() } }
 
     public var count: Int { table?.count ?? ints.count }
     public var isIntset: Bool { table == nil }
@@ -66,7 +66,7 @@ public final class SetValue {
         }
         let t = table!
         if t.find(member) != nil { return false }
-        t.insert(SetMember(key: member))
+        t.insert(MemberNode.allocate(size: SetValue.nodeSize, key: member))
         return true
     }
 
@@ -74,7 +74,8 @@ public final class SetValue {
     @discardableResult
     public func remove(_ member: Bytes) -> Bool {
         if let t = table {
-            guard t.remove(member) != nil else { return false }
+            guard let n = t.remove(member) else { return false }
+            n.free()
             t.shrinkIfNeeded()
             return true
         }
@@ -110,8 +111,9 @@ public final class SetValue {
 
     public func convertToTable(seed: SipHashSeed) {
         guard table == nil else { return }
-        let t = HashTable<SetMember>(seed: seed)
-        for v in ints { t.insert(SetMember(key: Bytes(v))) }
+        let t = MemberTable(seed: seed)
+        t.reserve(ints.count)
+        for v in ints { t.insert(MemberNode.allocate(size: SetValue.nodeSize, key: Bytes(v))) }
         table = t
         ints = []
     }
@@ -119,8 +121,9 @@ public final class SetValue {
     public func copy() -> SetValue {
         let out = SetValue()
         if let t = table {
-            let nt = HashTable<SetMember>(seed: t.seed)
-            t.forEach { nt.insert(SetMember(key: $0.key)) }
+            let nt = MemberTable(seed: t.seed)
+            nt.reserve(t.count)
+            t.forEach { nt.insert(MemberNode.allocate(size: SetValue.nodeSize, key: $0.key)) }
             out.table = nt
         } else {
             out.ints = ints
@@ -128,9 +131,9 @@ public final class SetValue {
         return out
     }
 
-    /// O(1) estimate (see HashValue.memoryBytes).
+    /// O(1) estimate (see HashValue.memoryBytes): a 48-byte malloc chunk per member node.
     public var memoryBytes: Int {
-        if let t = table { return t.bucketCount * 12 + t.count * 64 }
+        if let t = table { return t.bucketCount * 8 + t.count * 48 }
         return ints.capacity * 8
     }
 }

@@ -8,52 +8,114 @@
 //                   ◀───── backward ────
 //
 // Ties in score are ordered by member bytes (memcmp, shorter first), as Redis does. Nodes are
-// also the entries of the sorted set's member → node hash table (ChainedNode), so one
-// allocation per element serves both indexes.
+// also the entries of the sorted set's member → node MemberTable, so one allocation per
+// element serves both indexes. A node is one block of plain memory (MemberTable.swift):
 //
-// Ownership: the member table holds every node strongly; the list's links (forward, backward,
-// the per-operation `update` path) are unowned(unsafe), so walking the list costs no
-// reference counting and freeing a million-node list is a flat walk of the table, never a
-// chain of nested releases. A node must therefore leave the list before (or while) it leaves
-// the table, which ZSetValue does in every removal. A node's levels live in one fixed
-// allocation sized at creation (no array copy-on-write or exclusivity checks on the hot path).
+//   +0   table link                      8
+//   +8   member (Bytes)                 24
+//   +32  score (Double)                  8
+//   +40  level 0 forward                 8    (a level-0 span is always 1: not stored)
+//   +48  backward node | (levels - 1)    8    nodes are 16-byte aligned: 4 low bits are free
+//   +56  level 1 forward, span          16
+//   ...  level i forward at 40 + 16·i, its span at 48 + 16·i (i ≥ 1)
+//
+// The score and the level-0 link share a 16-byte block, so the step a search takes most often
+// reads one cache line.
+//
+// So a one-level node (three quarters of them) is 56 bytes, a 64-byte malloc chunk; Redis
+// spends a 32-byte dictEntry, a 48-byte skip-list node and a 16-byte sds on the same element.
+// Walking the list reads the score and the next link from one block, with no reference
+// counting.
+//
+// Ownership: the list owns its nodes. `insert` allocates one; `delete`/`deleteRanks` unlink
+// and return nodes, which the caller removes from the member table and then frees; the
+// list's deinit frees whatever it still holds.
 
-public struct ZSetLevel {
-    /// The next node at this level, not retained (see "Ownership" above).
-    var next: Unmanaged<ZSetNode>?
-    var span: Int
+public struct ZSetNode: Equatable {
+    let raw: UnsafeMutableRawPointer
 
-    init(forward: ZSetNode?, span: Int) {
-        self.next = forward.map { Unmanaged.passUnretained($0) }
-        self.span = span
+    @inline(__always) init(_ raw: UnsafeMutableRawPointer) { self.raw = raw }
+    @inline(__always) public init(_ node: MemberNode) { raw = node.raw }
+
+    static let scoreOffset = 32
+    static let backwardOffset = 48
+
+    /// Bytes of a node with `levels` levels.
+    @inline(__always)
+    static func size(levels: Int) -> Int { 40 + 16 * levels }
+
+    static func allocate(_ member: Bytes, _ score: Double, levels: Int) -> ZSetNode {
+        precondition(levels >= 1 && levels <= SkipList.maxLevel)
+        let n = ZSetNode(MemberNode.allocate(size: size(levels: levels), key: member).raw)
+        precondition(UInt(bitPattern: n.raw) & 15 == 0, "skip-list nodes must be 16-byte aligned")
+        n.score = score
+        for i in 0..<levels {
+            n.setForward(i, nil)
+            n.setSpan(i, 0)
+        }
+        // The level count rides in the backward slot's low bits (setSpan(0) stores nothing).
+        n.raw.storeBytes(of: UInt(levels - 1), toByteOffset: backwardOffset, as: UInt.self)
+        return n
     }
 
-    var forward: ZSetNode? {
-        get { next?.takeUnretainedValue() }
-        set { next = newValue.map { Unmanaged.passUnretained($0) } }
-    }
-}
+    /// Frees the node (it must be out of the list and the table).
+    @inline(__always)
+    func free() { MemberNode(raw).free() }
 
-public final class ZSetNode: ChainedNode {
-    public let key: Bytes
-    public internal(set) var score: Double
-    public var chainNext: ZSetNode?
-    unowned(unsafe) var backward: ZSetNode?
-    let levelCount: Int
-    let levels: UnsafeMutablePointer<ZSetLevel>
-
-    init(key: Bytes, score: Double, level: Int) {
-        self.key = key
-        self.score = score
-        self.levelCount = level
-        self.levels = .allocate(capacity: level)
-        self.levels.initialize(repeating: ZSetLevel(forward: nil, span: 0), count: level)
-    }
-
-    deinit { levels.deallocate() }   // ZSetLevel is trivial: nothing to deinitialize
+    @inline(__always) var memberNode: MemberNode { MemberNode(raw) }
 
     /// The member.
-    public var member: Bytes { key }
+    @inline(__always)
+    public var key: Bytes { MemberNode(raw).keyPointer.pointee }
+
+    @inline(__always)
+    var keyPointer: UnsafeMutablePointer<Bytes> { MemberNode(raw).keyPointer }
+
+    @inline(__always)
+    public internal(set) var score: Double {
+        get { raw.load(fromByteOffset: ZSetNode.scoreOffset, as: Double.self) }
+        nonmutating set { raw.storeBytes(of: newValue, toByteOffset: ZSetNode.scoreOffset, as: Double.self) }
+    }
+
+    @inline(__always)
+    var levelCount: Int {
+        Int(raw.load(fromByteOffset: ZSetNode.backwardOffset, as: UInt.self) & 15) + 1
+    }
+
+    /// The previous node at level 0 (nil for the first node).
+    @inline(__always)
+    var backward: ZSetNode? {
+        get {
+            let bits = raw.load(fromByteOffset: ZSetNode.backwardOffset, as: UInt.self) & ~15
+            return UnsafeMutableRawPointer(bitPattern: bits).map(ZSetNode.init)
+        }
+        nonmutating set {
+            let tag = raw.load(fromByteOffset: ZSetNode.backwardOffset, as: UInt.self) & 15
+            let bits = newValue.map { UInt(bitPattern: $0.raw) } ?? 0
+            raw.storeBytes(of: bits | tag, toByteOffset: ZSetNode.backwardOffset, as: UInt.self)
+        }
+    }
+
+    @inline(__always)
+    func forward(_ i: Int) -> ZSetNode? {
+        raw.load(fromByteOffset: 40 + 16 * i, as: UnsafeMutableRawPointer?.self).map(ZSetNode.init)
+    }
+
+    @inline(__always)
+    func setForward(_ i: Int, _ n: ZSetNode?) {
+        raw.storeBytes(of: n?.raw, toByteOffset: 40 + 16 * i, as: UnsafeMutableRawPointer?.self)
+    }
+
+    /// Elements skipped + 1 by the level-`i` link (1 at level 0).
+    @inline(__always)
+    func span(_ i: Int) -> Int {
+        i == 0 ? 1 : raw.load(fromByteOffset: 48 + 16 * i, as: Int.self)
+    }
+
+    @inline(__always)
+    func setSpan(_ i: Int, _ v: Int) {
+        if i > 0 { raw.storeBytes(of: v, toByteOffset: 48 + 16 * i, as: Int.self) }
+    }
 }
 
 /// A score interval as ZRANGEBYSCORE takes it ("(1" excludes 1, "-inf", "+inf").
@@ -123,40 +185,58 @@ public struct LexRange {
     }
 }
 
-/// An unowned node reference in the per-operation path.
-struct NodeRef {
-    unowned(unsafe) var node: ZSetNode
-}
-
 final class SkipList {
-    static let maxLevel = 32
+    /// 16 levels at p = 1/4 keep searches O(log N) up to 4^16 = 2^32 elements, and let the
+    /// level count fit the 4 free bits of a node pointer.
+    static let maxLevel = 16
 
     let header: ZSetNode
-    unowned(unsafe) var tail: ZSetNode?
+    private(set) var tail: ZSetNode?
     private(set) var length = 0
     private(set) var level = 1
     private var rngState: UInt64
     /// Reused per operation: the rightmost node visited at each level, and its rank.
-    private let update: UnsafeMutablePointer<NodeRef>
+    private let update: UnsafeMutablePointer<ZSetNode>
     private let rank: UnsafeMutablePointer<Int>
 
     init(seed: UInt64 = 0x9E37_79B9_7F4A_7C15) {
-        header = ZSetNode(key: Bytes(), score: 0, level: SkipList.maxLevel)
+        header = ZSetNode.allocate(Bytes(), 0, levels: SkipList.maxLevel)
         rngState = seed | 1
         update = .allocate(capacity: SkipList.maxLevel)
-        update.initialize(repeating: NodeRef(node: header), count: SkipList.maxLevel)
+        update.initialize(repeating: header, count: SkipList.maxLevel)
         rank = .allocate(capacity: SkipList.maxLevel)
         rank.initialize(repeating: 0, count: SkipList.maxLevel)
     }
 
     deinit {
+        var n = header.forward(0)
+        while let x = n {
+            n = x.forward(0)
+            x.free()
+        }
+        header.free()
         update.deallocate()
         rank.deallocate()
     }
 
+    /// (s1, m1) sorts before (s2, m2).
     @inline(__always)
     static func less(_ s1: Double, _ m1: Bytes, _ s2: Double, _ m2: Bytes) -> Bool {
         s1 < s2 || (s1 == s2 && m1 < m2)
+    }
+
+    /// The node sorts before (score, member).
+    @inline(__always)
+    static func less(_ n: ZSetNode, _ score: Double, _ member: Bytes) -> Bool {
+        let s = n.score
+        return s < score || (s == score && n.keyPointer.pointee < member)
+    }
+
+    /// (score, member) sorts before the node.
+    @inline(__always)
+    static func less(_ score: Double, _ member: Bytes, _ n: ZSetNode) -> Bool {
+        let s = n.score
+        return score < s || (score == s && member < n.keyPointer.pointee)
     }
 
     /// Level for a new node: each extra level with probability 1/4, as Redis's ZSKIPLIST_P.
@@ -174,18 +254,16 @@ final class SkipList {
 
     /// Fills `update`/`rank` with the last node before (score, member) at every level.
     private func locate(_ score: Double, _ member: Bytes) {
-        // The walks below hold nodes as unretained references (the member table keeps them
-        // alive), so stepping through the list does no reference counting.
-        var x = Unmanaged.passUnretained(header)
+        var x = header
         var i = level - 1
+        var r = 0
         while i >= 0 {
-            rank[i] = i == level - 1 ? 0 : rank[i + 1]
-            while let f = x._withUnsafeGuaranteedRef({ $0.levels[i].next }),
-                  f._withUnsafeGuaranteedRef({ SkipList.less($0.score, $0.key, score, member) }) {
-                rank[i] += x._withUnsafeGuaranteedRef { $0.levels[i].span }
+            while let f = x.forward(i), SkipList.less(f, score, member) {
+                r += x.span(i)
                 x = f
             }
-            update[i].node = x.takeUnretainedValue()
+            rank[i] = r
+            update[i] = x
             i -= 1
         }
     }
@@ -193,75 +271,81 @@ final class SkipList {
     /// Inserts a new node for a member that is not in the list.
     @discardableResult
     func insert(_ score: Double, _ member: Bytes) -> ZSetNode {
-        let node = ZSetNode(key: member, score: score, level: randomLevel())
+        let node = ZSetNode.allocate(member, score, levels: randomLevel())
         link(node)
         return node
     }
 
-    /// Links `node` (whose `levels` were sized by `randomLevel`) at its (score, member) place.
+    /// Links `node` at its (score, member) place.
     private func link(_ node: ZSetNode) {
-        locate(node.score, node.key)
+        locate(node.score, node.keyPointer.pointee)
         let lvl = node.levelCount
         if lvl > level {
             for i in level..<lvl {
                 rank[i] = 0
-                update[i].node = header
-                header.levels[i].span = length
+                update[i] = header
+                header.setSpan(i, length)
             }
             level = lvl
         }
         for i in 0..<lvl {
-            node.levels[i].forward = update[i].node.levels[i].forward
-            update[i].node.levels[i].forward = node
-            node.levels[i].span = update[i].node.levels[i].span - (rank[0] - rank[i])
-            update[i].node.levels[i].span = (rank[0] - rank[i]) + 1
+            let u = update[i]
+            node.setForward(i, u.forward(i))
+            u.setForward(i, node)
+            node.setSpan(i, u.span(i) - (rank[0] - rank[i]))
+            u.setSpan(i, (rank[0] - rank[i]) + 1)
         }
         if lvl < level {
-            for i in lvl..<level { update[i].node.levels[i].span += 1 }
+            for i in lvl..<level { update[i].setSpan(i, update[i].span(i) + 1) }
         }
-        node.backward = update[0].node === header ? nil : update[0].node
-        if let f = node.levels[0].forward { f.backward = node } else { tail = node }
+        node.backward = update[0] == header ? nil : update[0]
+        if let f = node.forward(0) { f.backward = node } else { tail = node }
         length += 1
     }
 
     /// Unlinks `x`, given `update` filled for it.
     private func unlink(_ x: ZSetNode) {
         for i in 0..<level {
-            if update[i].node.levels[i].forward === x {
-                update[i].node.levels[i].span += x.levels[i].span - 1
-                update[i].node.levels[i].forward = x.levels[i].forward
+            let u = update[i]
+            if u.forward(i) == x {
+                u.setSpan(i, u.span(i) + x.span(i) - 1)
+                u.setForward(i, x.forward(i))
             } else {
-                update[i].node.levels[i].span -= 1
+                u.setSpan(i, u.span(i) - 1)
             }
         }
-        if let f = x.levels[0].forward { f.backward = x.backward } else { tail = x.backward }
-        while level > 1 && header.levels[level - 1].forward == nil { level -= 1 }
+        if let f = x.forward(0) { f.backward = x.backward } else { tail = x.backward }
+        while level > 1 && header.forward(level - 1) == nil { level -= 1 }
         length -= 1
     }
 
-    /// Removes the node holding (score, member); returns it.
+    /// Unlinks the node holding (score, member) and returns it (the caller frees it).
     @discardableResult
     func delete(_ score: Double, _ member: Bytes) -> ZSetNode? {
         locate(score, member)
-        guard let x = update[0].node.levels[0].forward, x.score == score, x.key == member else { return nil }
+        guard let x = update[0].forward(0), x.score == score, x.keyPointer.pointee == member else { return nil }
         unlink(x)
         return x
     }
 
-    /// Moves a node to the place of its new score (the node object stays the same, so the
-    /// member table needs no change).
+    /// Moves a node to the place of its new score (the node stays the same, so the member
+    /// table needs no change).
     func updateScore(_ node: ZSetNode, to newScore: Double) {
         // Stays in place when still between its neighbours: just rewrite the score.
-        let prevOK = node.backward.map { SkipList.less($0.score, $0.key, newScore, node.key) } ?? true
-        let nextOK = node.levels[0].forward.map { SkipList.less(newScore, node.key, $0.score, $0.key) } ?? true
+        let member = node.keyPointer.pointee
+        let prevOK = node.backward.map { SkipList.less($0, newScore, member) } ?? true
+        let nextOK = node.forward(0).map { SkipList.less(newScore, member, $0) } ?? true
         if prevOK && nextOK {
             node.score = newScore
             return
         }
-        locate(node.score, node.key)
+        locate(node.score, member)
         unlink(node)
         node.score = newScore
-        node.levels.update(repeating: ZSetLevel(forward: nil, span: 0), count: node.levelCount)
+        for i in 0..<node.levelCount {
+            node.setForward(i, nil)
+            node.setSpan(i, 0)
+        }
         node.backward = nil
         link(node)
     }
@@ -269,16 +353,14 @@ final class SkipList {
     /// 1-based rank of (score, member); 0 when absent.
     func rank(of score: Double, _ member: Bytes) -> Int {
         var r = 0
-        var x = Unmanaged.passUnretained(header)
-        let h = Unmanaged.passUnretained(header).toOpaque()
+        var x = header
         var i = level - 1
         while i >= 0 {
-            while let f = x._withUnsafeGuaranteedRef({ $0.levels[i].next }),
-                  f._withUnsafeGuaranteedRef({ $0.score < score || ($0.score == score && !(member < $0.key)) }) {
-                r += x._withUnsafeGuaranteedRef { $0.levels[i].span }
+            while let f = x.forward(i), !SkipList.less(score, member, f) {
+                r += x.span(i)
                 x = f
             }
-            if x.toOpaque() != h && x._withUnsafeGuaranteedRef({ $0.key == member }) { return r }
+            if x != header && x.keyPointer.pointee == member { return r }
             i -= 1
         }
         return 0
@@ -291,8 +373,8 @@ final class SkipList {
         var x = header
         var i = level - 1
         while i >= 0 {
-            while let f = x.levels[i].forward, traversed + x.levels[i].span <= r {
-                traversed += x.levels[i].span
+            while let f = x.forward(i), traversed + x.span(i) <= r {
+                traversed += x.span(i)
                 x = f
             }
             if traversed == r { return x }
@@ -307,8 +389,8 @@ final class SkipList {
         var x = header
         var i = level - 1
         while i >= 0 {
-            while let f = x.levels[i].forward, before(f) {
-                r += x.levels[i].span
+            while let f = x.forward(i), before(f) {
+                r += x.span(i)
                 x = f
             }
             i -= 1
@@ -316,26 +398,26 @@ final class SkipList {
         return r
     }
 
-    /// Removes the nodes at 0-based ranks `ranks` and returns them.
+    /// Unlinks the nodes at 0-based ranks `ranks` and returns them (the caller frees them).
     func deleteRanks(_ ranks: Range<Int>) -> [ZSetNode] {
         guard !ranks.isEmpty else { return [] }
         var traversed = 0
         var x = header
         var i = level - 1
         while i >= 0 {
-            while let f = x.levels[i].forward, traversed + x.levels[i].span <= ranks.lowerBound {
-                traversed += x.levels[i].span
+            while let f = x.forward(i), traversed + x.span(i) <= ranks.lowerBound {
+                traversed += x.span(i)
                 x = f
             }
-            update[i].node = x
+            update[i] = x
             i -= 1
         }
         var removed: [ZSetNode] = []
         removed.reserveCapacity(ranks.count)
-        var node = x.levels[0].forward
+        var node = x.forward(0)
         traversed += 1
         while let n = node, traversed <= ranks.upperBound {
-            let next = n.levels[0].forward
+            let next = n.forward(0)
             unlink(n)
             removed.append(n)
             traversed += 1
@@ -345,9 +427,9 @@ final class SkipList {
     }
 
     /// The first node (lowest score).
-    var first: ZSetNode? { header.levels[0].forward }
+    var first: ZSetNode? { header.forward(0) }
 
     /// The node after `n` in ascending order.
     @inline(__always)
-    func next(_ n: ZSetNode) -> ZSetNode? { n.levels[0].forward }
+    func next(_ n: ZSetNode) -> ZSetNode? { n.forward(0) }
 }
