@@ -1,5 +1,8 @@
-// SnapshotValueBuilder: builds one key's engine `Value` straight from the RDB reader's element
-// calls (RDBValueSink), for the start-up load.
+// SnapshotValueBuilder: builds one key's KeyEntry straight from the RDB reader's element calls
+// (RDBValueSink), for the start-up load.
+//
+// A string value is copied from the reader's buffer into the entry (through one reused
+// scratch buffer, since the entry is made after the reader returns): one allocation per key.
 //
 // It ends in exactly the value `ValueCodec.value(from:)` builds from the whole `RDBValue` by
 // inserting element after element (same encoding, same packed bytes, same members), only
@@ -27,7 +30,12 @@ final class SnapshotValueBuilder: RDBValueSink {
     private var kind = RDBValueKind.string
     private var countHint = 0
 
-    private var string = Bytes()
+    /// The last string value (its bytes in `stringBytes`, reused from key to key).
+    private var stringBytes = UnsafeMutableRawPointer.allocate(byteCount: 64, alignment: 8)
+    private var stringCapacity = 64
+    private var stringCount = 0
+    /// A string value too long to live inside its entry, kept whole instead.
+    private var longString: Bytes?
     private var elements: [Bytes] = []
 
     // hash
@@ -50,6 +58,10 @@ final class SnapshotValueBuilder: RDBValueSink {
 
     init(limits: CollectionLimits) {
         self.limits = limits
+    }
+
+    deinit {
+        stringBytes.deallocate()
     }
 
     func begin(kind: RDBValueKind, countHint: Int?) {
@@ -82,13 +94,30 @@ final class SnapshotValueBuilder: RDBValueSink {
         }
     }
 
+    /// The finished key (call after the reader's readValue(into:) returned). A string that is
+    /// a canonical integer is kept as one, as `Value.string(compacting:)` does.
+    func makeEntry(key: Bytes, expireAtMs: Int64, clock: UInt32) -> KeyEntry {
+        guard kind == .string else {
+            return KeyEntry.make(key: key, value: take(), expireAtMs: expireAtMs, clock: clock)
+        }
+        if let long = longString.take() {
+            return KeyEntry.make(key: key, value: .string(long), expireAtMs: expireAtMs, clock: clock)
+        }
+        let value = UnsafeRawBufferPointer(start: stringBytes, count: stringCount)
+        return key.withUnsafeBytes { k in
+            if value.count <= 20, let v = parseInt64(value) {
+                return KeyEntry.make(key: k, value: .int(v), expireAtMs: expireAtMs, clock: clock)
+            }
+            return KeyEntry.make(key: k, string: value, expireAtMs: expireAtMs, clock: clock)
+        }
+    }
+
     /// The finished value (call after the reader's readValue(into:) returned).
     func take() -> Value {
         switch kind {
         case .string:
-            let v = Value.string(compacting: string)
-            string = Bytes()
-            return v
+            if let long = longString.take() { return .string(long) }
+            return Value.string(compacting: Bytes(UnsafeRawBufferPointer(start: stringBytes, count: stringCount)))
         case .list:
             return .list(ListValue(elements))
         case .hash:
@@ -106,8 +135,21 @@ final class SnapshotValueBuilder: RDBValueSink {
 
     // MARK: RDBValueSink
 
-    func string(_ value: Bytes) {
-        string = value
+    func string(_ value: UnsafeRawBufferPointer) {
+        longString = nil
+        if value.count > KeyEntry.inlineStringLimit {
+            longString = Bytes(value)
+            return
+        }
+        if value.count > stringCapacity {
+            stringBytes.deallocate()
+            stringCapacity = max(value.count, 2 * stringCapacity)
+            stringBytes = UnsafeMutableRawPointer.allocate(byteCount: stringCapacity, alignment: 8)
+        }
+        if let base = value.baseAddress, value.count > 0 {
+            stringBytes.copyMemory(from: base, byteCount: value.count)
+        }
+        stringCount = value.count
     }
 
     func listElement(_ element: UnsafeRawBufferPointer) {
@@ -121,9 +163,9 @@ final class SnapshotValueBuilder: RDBValueSink {
             set.table!.reserve(countHint)
         }
         if let t = set.table {
-            if t.find(member) != nil { return false }
-            t.insert(SetMember(key: Bytes(member)))
-            return true
+            // One hash for the duplicate check and the insert (a duplicate stops the load, so
+            // making the node first costs nothing that matters).
+            return t.insertIfAbsent(SetMember(key: Bytes(member)), hash: t.hash(member)) == nil
         }
         return set.add(Bytes(member), limits: limits)
     }

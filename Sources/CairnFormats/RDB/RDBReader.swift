@@ -60,6 +60,17 @@ public protocol RDBByteSource: AnyObject {
     func read(into: UnsafeMutableRawBufferPointer) throws -> Int
 }
 
+/// A source that computes the RDB checksum itself, as it produces the bytes (on the thread that
+/// decompresses ahead, say), so the reader's thread does not.
+public protocol RDBChecksummingSource: RDBByteSource {
+    /// Whether it does (asked once, before the first read).
+    var computesChecksum: Bool { get }
+    /// CRC64 (as `CRC64.update` from 0) of the first `count` bytes it has handed out; the
+    /// reader asks once, at the EOF opcode, for a count at most one reader buffer behind what
+    /// it has been handed. nil when it cannot say.
+    func crc64(ofFirst count: Int) -> UInt64?
+}
+
 public final class RDBMemorySource: RDBByteSource {
     let bytes: [UInt8]
     var position = 0
@@ -118,7 +129,7 @@ public final class RDBReader {
 
     let source: RDBByteSource
     let verifyChecksum: Bool
-    static let bufferCapacity = 1 << 16
+    public static let bufferCapacity = 1 << 16
     let buffer: UnsafeMutableRawBufferPointer
     var pos = 0            // next unread byte in buffer
     var end = 0            // end of valid bytes in buffer
@@ -126,6 +137,8 @@ public final class RDBReader {
     var sourceDone = false
     var crc: UInt64 = 0
     var crcPos = 0         // buffer bytes before this index are already in `crc`
+    /// Set when the source computes the checksum (then `crc` is not kept here).
+    let checksummingSource: RDBChecksummingSource?
 
     /// Bytes consumed so far (the file offset of the next byte to read).
     public var offset: Int { base + pos }
@@ -183,6 +196,11 @@ public final class RDBReader {
     public init(source: RDBByteSource, verifyChecksum: Bool = true) {
         self.source = source
         self.verifyChecksum = verifyChecksum
+        if verifyChecksum, let s = source as? RDBChecksummingSource, s.computesChecksum {
+            checksummingSource = s
+        } else {
+            checksummingSource = nil
+        }
         buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: RDBReader.bufferCapacity, alignment: 8)
     }
 
@@ -252,7 +270,7 @@ public final class RDBReader {
     /// Makes at least `n` (<= capacity) bytes available at `pos`; false at end of input.
     func fill(_ n: Int) throws -> Bool {
         if end - pos >= n { return true }
-        if crcPos < pos {
+        if crcPos < pos && checksummingSource == nil {
             crc = CRC64.update(crc, UnsafeRawBufferPointer(rebasing: buffer[crcPos..<pos]))
         }
         let remaining = end - pos
@@ -455,7 +473,7 @@ public final class RDBReader {
         if let sink { sink.listElement(e) } else { pending.append(.listElement(Bytes(e))) }
     }
 
-    func emitListElement(_ e: PackedElement) {
+    func emitListElement(_ e: PackedRef) {
         e.withUnsafeBytes { emitListElement($0) }
     }
 
@@ -670,7 +688,7 @@ public final class RDBReader {
         currentType = type
         valueStart = offset
         elementCount = 0
-        seen.removeAll(keepingCapacity: false)
+        if !seen.isEmpty { seen.removeAll(keepingCapacity: false) }
         let expire = nextExpireAtMs, idle = nextIdle, freq = nextFreq
         nextExpireAtMs = nil
         nextIdle = nil
@@ -696,9 +714,17 @@ public final class RDBReader {
 
     func readEOF() throws -> RDBEvent {
         // The checksum covers everything up to and including the EOF byte just consumed.
-        crc = CRC64.update(crc, UnsafeRawBufferPointer(rebasing: buffer[crcPos..<pos]))
+        let computed: UInt64
+        if let s = checksummingSource {
+            guard let c = s.crc64(ofFirst: offset) else {
+                throw fail("RDB CRC error: the byte source cannot say the checksum of the first \(offset) bytes")
+            }
+            computed = c
+        } else {
+            crc = CRC64.update(crc, UnsafeRawBufferPointer(rebasing: buffer[crcPos..<pos]))
+            computed = crc
+        }
         crcPos = pos
-        let computed = crc
         phase = .finished
         guard version >= RDBVersion.firstWithChecksum else {
             return .end(checksum: nil, checksumVerified: false)
@@ -749,7 +775,7 @@ public final class RDBReader {
         let key = currentKey ?? Bytes()
         let e = RDBEvent.keyEnd(key: key, valueBytes: offset - valueStart)
         currentKey = nil
-        seen.removeAll(keepingCapacity: false)
+        if !seen.isEmpty { seen.removeAll(keepingCapacity: false) }
         phase = .top
         return e
     }
@@ -866,11 +892,14 @@ public final class RDBReader {
         emitted = 0
         switch type {
         case .string:
-            let s = try string("string value")
-            valueState = .finish
-            guard let sink else { return .string(s) }
+            guard let sink else {
+                let s = try string("string value")
+                valueState = .finish
+                return .string(s)
+            }
             sink.begin(kind: .string, countHint: nil)
-            sink.string(s)
+            try withString("string value") { sink.string($0) }
+            valueState = .finish
 
         case .list:
             let n = try length("list length")
@@ -923,7 +952,7 @@ public final class RDBReader {
             try withBlob("list ziplist") { data, place in
                 sink?.begin(kind: .list, countHint: Self.packedCount(data, ziplist: true))
                 try parseBlob(data, place, "list ziplist") { zl in
-                    try Ziplist.forEach(zl) { e, _ in emitListElement(e) }
+                    try Ziplist.forEachRef(zl) { e, _ in emitListElement(e) }
                 }
             }
             if emitted == 0 { throw emptyValue("list ziplist", at: at) }
@@ -944,7 +973,7 @@ public final class RDBReader {
             try withBlob("set listpack") { data, place in
                 sink?.begin(kind: .set, countHint: Self.packedCount(data, ziplist: false))
                 try parseBlob(data, place, "set listpack") { lp in
-                    try Listpack.forEach(lp) { e, off in
+                    try Listpack.forEachRef(lp) { e, off in
                         try e.withUnsafeBytes { m in
                             if !emitSetMember(m) { throw blobDuplicate("set member", m, at: off) }
                         }
@@ -974,17 +1003,17 @@ public final class RDBReader {
             try withBlob(what) { data, place in
                 sink?.begin(kind: isHash ? .hash : .zset, countHint: Self.packedCount(data, ziplist: isZiplist).map { $0 / 2 })
                 try parseBlob(data, place, what) { data in
-                    try forEachTuple(data, ziplist: isZiplist, arity: 2, what) { t, off in
+                    try forEachPair(data, ziplist: isZiplist, what) { first, second, off in
                         if isHash {
-                            try t[0].withUnsafeBytes { f in
+                            try first.withUnsafeBytes { f in
                                 if !emitHashField(f) { throw blobDuplicate("hash field", f, at: off) }
                             }
-                            t[1].withUnsafeBytes { emitHashValue($0, expireAtMs: nil) }
+                            second.withUnsafeBytes { emitHashValue($0, expireAtMs: nil) }
                         } else {
-                            try t[0].withUnsafeBytes { m in
+                            try first.withUnsafeBytes { m in
                                 if !emitZsetMember(m) { throw blobDuplicate("zset member", m, at: off) }
                             }
-                            emitZsetScore(try packedScore(t[1], off))
+                            emitZsetScore(try packedScore(second, off))
                         }
                     }
                 }
@@ -1059,16 +1088,46 @@ public final class RDBReader {
         }
     }
 
+    /// Walks a ziplist or listpack two elements at a time, each borrowed from the blob
+    /// (`forEachTuple` with arity 2, without the arrays).
+    func forEachPair(_ data: UnsafeRawBufferPointer, ziplist: Bool, _ what: String,
+                     _ body: (PackedRef, PackedRef, Int) throws -> Void) throws {
+        var first: PackedRef? = nil
+        var firstAt = 0
+        func each(_ e: PackedRef, _ off: Int) throws {
+            if let f = first {
+                first = nil
+                try body(f, e, firstAt)
+            } else {
+                first = e
+                firstAt = off
+            }
+        }
+        if ziplist {
+            try Ziplist.forEachRef(data, each)
+        } else {
+            try Listpack.forEachRef(data, each)
+        }
+        if first != nil {
+            throw BlobFormatError(offset: firstAt, reason: "\(what) element count is not a multiple of 2")
+        }
+    }
+
     func packedScore(_ e: PackedElement, _ off: Int) throws -> Double {
         switch e {
         case .int(let v):
             return Double(v)
         case .bytes(let s):
-            guard let d = parseDouble(s), !d.isNaN else {
-                throw BlobFormatError(offset: off, reason: "invalid zset score \"\(s.debugText)\"")
-            }
-            return d
+            return try s.withUnsafeBytes { try packedScore(PackedRef(bytes: $0), off) }
         }
+    }
+
+    func packedScore(_ e: PackedRef, _ off: Int) throws -> Double {
+        guard let s = e.bytes else { return Double(e.int) }
+        guard let d = parseDouble(s), !d.isNaN else {
+            throw BlobFormatError(offset: off, reason: "invalid zset score \"\(Bytes(s).debugText)\"")
+        }
+        return d
     }
 
     /// The legacy string double of ZSET type 3: 1 length byte (253 NaN, 254 +inf, 255 -inf),
@@ -1091,17 +1150,21 @@ public final class RDBReader {
 
     /// strtod over the whole of `s`; nil if any byte is left over or it is empty.
     func parseDouble(_ s: Bytes) -> Double? {
-        guard s.count > 0, s.count < 256 else { return nil }
-        return s.withUnsafeBytes { raw -> Double? in
-            var chars = [CChar](repeating: 0, count: raw.count + 1)
-            for i in 0..<raw.count { chars[i] = CChar(bitPattern: raw[i]) }
-            if raw[0] == 32 || (raw[0] >= 9 && raw[0] <= 13) { return nil }
-            return chars.withUnsafeMutableBufferPointer { p -> Double? in
-                var endPtr: UnsafeMutablePointer<CChar>? = nil
-                let d = strtod(p.baseAddress!, &endPtr)
-                guard let e = endPtr, e - p.baseAddress! == raw.count else { return nil }
-                return d
-            }
+        s.withUnsafeBytes { parseDouble($0) }
+    }
+
+    /// strtod over the whole of `raw` (copied to the stack with its terminating NUL).
+    func parseDouble(_ raw: UnsafeRawBufferPointer) -> Double? {
+        let n = raw.count
+        guard n > 0, n < 256 else { return nil }
+        if raw[0] == 32 || (raw[0] >= 9 && raw[0] <= 13) { return nil }
+        return withUnsafeTemporaryAllocation(of: CChar.self, capacity: n + 1) { p -> Double? in
+            UnsafeMutableRawPointer(p.baseAddress!).copyMemory(from: raw.baseAddress!, byteCount: n)
+            p[n] = 0
+            var endPtr: UnsafeMutablePointer<CChar>? = nil
+            let d = strtod(p.baseAddress!, &endPtr)
+            guard let e = endPtr, e - p.baseAddress! == n else { return nil }
+            return d
         }
     }
 
@@ -1126,14 +1189,14 @@ public final class RDBReader {
             }
             let what = v2 ? "quicklist listpack node" : "quicklist ziplist node"
             try parseBlob(data, place, what) { data in
-                func each(_ e: PackedElement, _ off: Int) {
-                    self.emitListElement(e)
+                func each(_ e: PackedRef, _ off: Int) {
+                    e.withUnsafeBytes { self.emitListElement($0) }
                     self.elementCount += 1
                 }
                 if v2 {
-                    try Listpack.forEach(data, each)
+                    try Listpack.forEachRef(data, each)
                 } else {
-                    try Ziplist.forEach(data, each)
+                    try Ziplist.forEachRef(data, each)
                 }
             }
         }

@@ -23,8 +23,8 @@ public protocol RDBValueSink: AnyObject {
     /// (plain encodings, listpacks, intsets), or nil. It comes from the file: use it to size
     /// small things, never to allocate without a cap.
     func begin(kind: RDBValueKind, countHint: Int?)
-    /// A whole string value.
-    func string(_ value: Bytes)
+    /// A whole string value (borrowed, like the elements).
+    func string(_ value: UnsafeRawBufferPointer)
     func listElement(_ element: UnsafeRawBufferPointer)
     /// Returns false when the set already has this member.
     func setMember(_ member: UnsafeRawBufferPointer) -> Bool
