@@ -264,12 +264,17 @@ public struct SnapshotLoadOptions {
     public var pipelined = true
     /// Progress out and cancellation in, for a load others watch (the start-up load).
     public var monitor: SnapshotLoadMonitor?
+    /// key-load-delay: microseconds slept per key read (tests use it to make a load slow; a
+    /// negative -N sleeps 1 µs once every N keys on average, as Redis's debugDelay does).
+    public var keyLoadDelayMicros = 0
 
-    public init(dropExpired: Bool = true, nowMs: Int64, pipelined: Bool = true, monitor: SnapshotLoadMonitor? = nil) {
+    public init(dropExpired: Bool = true, nowMs: Int64, pipelined: Bool = true, monitor: SnapshotLoadMonitor? = nil,
+                keyLoadDelayMicros: Int = 0) {
         self.dropExpired = dropExpired
         self.nowMs = nowMs
         self.pipelined = pipelined
         self.monitor = monitor
+        self.keyLoadDelayMicros = keyLoadDelayMicros
     }
 }
 
@@ -294,6 +299,7 @@ public final class SnapshotLoadMonitor: @unchecked Sendable {
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     private var cancelled = false
     private var keys = 0
+    private var expired = 0
     private var fileBytes = 0
     private var usedMem: Int64 = 0
 
@@ -316,13 +322,14 @@ public final class SnapshotLoadMonitor: @unchecked Sendable {
     public func cancel() { locked { cancelled = true } }
     public var isCancelled: Bool { locked { cancelled } }
 
-    /// Keys inserted so far, file bytes read so far, and the `used-mem` the file's header
-    /// declares (0 until read).
-    public var progress: (keysLoaded: Int, fileBytesRead: Int, rdbUsedMem: Int64) {
-        locked { (keys, fileBytes, usedMem) }
+    /// Keys inserted and expired keys dropped so far, file bytes read so far, and the
+    /// `used-mem` the file's header declares (0 until read).
+    public var progress: (keysLoaded: Int, keysExpired: Int, fileBytesRead: Int, rdbUsedMem: Int64) {
+        locked { (keys, expired, fileBytes, usedMem) }
     }
 
     func addKeys(_ n: Int) { locked { keys += n } }
+    func setExpired(_ n: Int) { locked { expired = n } }
     func setFileBytes(_ n: Int) { locked { fileBytes = n } }
     func setUsedMem(_ n: Int64) { locked { usedMem = n } }
 }
@@ -645,7 +652,10 @@ final class SnapshotDecoder {
     /// the container is checked to its end too). Returns false once everything is read.
     func decode(into batch: LoadBatch, maxKeys: Int) throws -> Bool {
         if done { return false }
-        if let m = options.monitor, m.isCancelled { throw SnapshotLoadCancelled() }
+        if let m = options.monitor {
+            if m.isCancelled { throw SnapshotLoadCancelled() }
+            m.setExpired(result.keysExpired)
+        }
         return try located {
             var keys = 0
             while keys < maxKeys {
@@ -656,6 +666,7 @@ final class SnapshotDecoder {
                     if try decodeKey(key, expireAt: expireAt, idle: idle, event: event, offset: recordStart, into: batch) {
                         keys += 1
                     }
+                    if options.keyLoadDelayMicros != 0 { try keyLoadDelay() }
                 case .header(let version):
                     result.rdbVersion = version
                 case .aux(let k, let v):
@@ -690,6 +701,14 @@ final class SnapshotDecoder {
             }
             return true
         }
+    }
+
+    /// key-load-delay, with a cancellation check per key (a slow load still stops at once).
+    private func keyLoadDelay() throws {
+        var micros = options.keyLoadDelayMicros
+        if micros < 0 { micros = Int.random(in: 0..<(micros == Int.min ? Int.max : -micros)) == 0 ? 1 : 0 }
+        if micros > 0 { usleep(UInt32(clamping: micros)) }
+        if let m = options.monitor, m.isCancelled { throw SnapshotLoadCancelled() }
     }
 
     /// One key, read right after its `.keyBegin`, into the batch; false when it has expired.
