@@ -742,12 +742,10 @@ final class SnapshotDecoder {
         if let idle {
             clock = UInt32(truncatingIfNeeded: max(0, Int64(lruClock) - Int64(clamping: idle)))
         }
-        var item = LoadItem(kind: .key, offset: offset)
-        item.keyAt = key.withUnsafeBytes { batch.append($0) }
-        item.keyCount = key.count
+        let keyAt = key.withUnsafeBytes { batch.append($0) }
         if let refusal {
-            item.kind = .refused
-            item.refusal = LoadRefusal(reason: refusal)
+            batch.items.append(LoadItem(kind: .refused, keyAt: keyAt, keyCount: key.count, offset: offset,
+                                        refusal: LoadRefusal(reason: refusal)))
         } else {
             // Every allocation of the load happens on this thread: it is the process's main
             // thread at start-up, whose allocator arena grows with brk, 128 KiB at a time; a
@@ -756,10 +754,11 @@ final class SnapshotDecoder {
             let expireAtMs = expireAt ?? KeyEntry.noExpiry
             let entry = built ? builder.makeEntry(key: key, expireAtMs: expireAtMs, clock: clock)
                               : KeyEntry.make(key: key, value: streamValue!, expireAtMs: expireAtMs, clock: clock)
-            if expireAtMs != KeyEntry.noExpiry { item.volatileNode = VolatileNode(entry) }
-            item.entry = entry
+            // Built in the append, so the entry is moved into the batch, not copied.
+            batch.items.append(LoadItem(kind: .key, keyAt: keyAt, keyCount: key.count, entry: entry,
+                                        volatileNode: expireAtMs != KeyEntry.noExpiry ? VolatileNode(entry) : nil,
+                                        offset: offset))
         }
-        batch.items.append(item)
         return true
     }
 }

@@ -58,13 +58,14 @@ final class SnapshotValueBuilder: RDBValueSink {
 
     init(limits: CollectionLimits) {
         self.limits = limits
+        super.init()
     }
 
     deinit {
         stringBytes.deallocate()
     }
 
-    func begin(kind: RDBValueKind, countHint: Int?) {
+    override func begin(kind: RDBValueKind, countHint: Int?) {
         self.kind = kind
         self.countHint = min(countHint ?? 0, SnapshotValueBuilder.hintCap)
         unsupported = nil
@@ -135,7 +136,7 @@ final class SnapshotValueBuilder: RDBValueSink {
 
     // MARK: RDBValueSink
 
-    func string(_ value: UnsafeRawBufferPointer) {
+    override func string(_ value: UnsafeRawBufferPointer) {
         longString = nil
         if value.count > KeyEntry.inlineStringLimit {
             longString = Bytes(value)
@@ -152,11 +153,11 @@ final class SnapshotValueBuilder: RDBValueSink {
         stringCount = value.count
     }
 
-    func listElement(_ element: UnsafeRawBufferPointer) {
+    override func listElement(_ element: UnsafeRawBufferPointer) {
         elements.append(Bytes(element))
     }
 
-    func setMember(_ member: UnsafeRawBufferPointer) -> Bool {
+    override func setMember(_ member: UnsafeRawBufferPointer) -> Bool {
         if set.isIntset && set.count == 0 && (member.count > 20 || parseInt64(member) == nil) {
             // Not an integer set after all: the table, sized once.
             set.convertToTable(seed: limits.seed)
@@ -170,7 +171,7 @@ final class SnapshotValueBuilder: RDBValueSink {
         return set.add(Bytes(member), limits: limits)
     }
 
-    func hashField(_ field: UnsafeRawBufferPointer) -> Bool {
+    override func hashField(_ field: UnsafeRawBufferPointer) -> Bool {
         if hash == nil && field.count > limits.hashMaxListpackValue { hashToTable() }
         if let t = hash?.table {
             if t.find(field) != nil { return false }
@@ -184,7 +185,7 @@ final class SnapshotValueBuilder: RDBValueSink {
         return true
     }
 
-    func hashValue(_ value: UnsafeRawBufferPointer, expireAtMs: Int64?) {
+    override func hashValue(_ value: UnsafeRawBufferPointer, expireAtMs: Int64?) {
         if expireAtMs != nil && unsupported == nil {
             unsupported = ValueCodec.UnsupportedValue(kind: .hash, detail: ValueCodec.hashFieldTTLDetail)
         }
@@ -209,7 +210,7 @@ final class SnapshotValueBuilder: RDBValueSink {
         packed = PackedList()
     }
 
-    func zsetMember(_ member: UnsafeRawBufferPointer) -> Bool {
+    override func zsetMember(_ member: UnsafeRawBufferPointer) -> Bool {
         if zset == nil && member.count > limits.zsetMaxListpackValue { zsetToInserts() }
         if let z = zset {
             let m = Bytes(member)
@@ -224,7 +225,7 @@ final class SnapshotValueBuilder: RDBValueSink {
         return true
     }
 
-    func zsetScore(_ score: Double) {
+    override func zsetScore(_ score: Double) {
         if zset == nil {
             let inOrder = lastMemberAt < 0 || lastScore < score || (lastScore == score && packed.withPayload(at: lastMemberAt) { prev in
                 packed.withPayload(at: memberAt) { Bytes.compare(prev, $0) < 0 }
