@@ -1168,8 +1168,10 @@ public final class RDBReader {
         s.withUnsafeBytes { parseDouble($0) }
     }
 
-    /// strtod over the whole of `raw` (copied to the stack with its terminating NUL).
+    /// strtod over the whole of `raw` (copied to the stack with its terminating NUL), with
+    /// plain decimals taken first (`plainDecimal`, the same result).
     func parseDouble(_ raw: UnsafeRawBufferPointer) -> Double? {
+        if let d = RDBReader.plainDecimal(raw) { return d }
         let n = raw.count
         guard n > 0, n < 256 else { return nil }
         if raw[0] == 32 || (raw[0] >= 9 && raw[0] <= 13) { return nil }
@@ -1182,6 +1184,42 @@ public final class RDBReader {
             return d
         }
     }
+
+    /// Plain decimals ("1.5", "-20", "0.125"; no exponent, at most 15 digits) as strtod
+    /// reads them, without strtod: the digits make an integer below 2^53 and the divisor is a
+    /// power of ten up to 10^15, both exact doubles, so the one division is correctly rounded
+    /// like strtod's result (Clinger's fast path). nil for anything else (strtod decides).
+    static func plainDecimal(_ raw: UnsafeRawBufferPointer) -> Double? {
+        let n = raw.count
+        var i = 0
+        var negative = false
+        if n > 0 && (raw[0] == 43 || raw[0] == 45) {   // "+", "-"
+            negative = raw[0] == 45
+            i = 1
+        }
+        var mantissa: UInt64 = 0
+        var digits = 0, fractionDigits = 0
+        var seenPoint = false
+        while i < n {
+            let c = raw[i]
+            if c >= 48 && c <= 57 {
+                digits += 1
+                if digits > 15 { return nil }
+                mantissa = mantissa &* 10 &+ UInt64(c &- 48)
+                if seenPoint { fractionDigits += 1 }
+            } else if c == 46 && !seenPoint {   // "."
+                seenPoint = true
+            } else {
+                return nil
+            }
+            i += 1
+        }
+        guard digits > 0 else { return nil }
+        let v = Double(mantissa) / powersOfTen[fractionDigits]
+        return negative ? -v : v
+    }
+
+    static let powersOfTen: [Double] = [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15]
 
     // MARK: lists
 
