@@ -175,20 +175,27 @@ public final class Server {
 
     // MARK: start / stop
 
+    /// Binds the listeners, then loads dbfilename on the calling thread while the engine loop
+    /// answers clients with -LOADING (RDBPersistence's header), then starts the cron. Returns
+    /// when the server is ready, or early when a SHUTDOWN or SIGTERM stopped the load (the
+    /// server is exiting then: `waitForShutdown` returns at once). A damaged file throws.
     public func start() throws {
         let dir = config["dir"]
         if !dir.isEmpty && chdir(dir) != 0 {
             throw SysError(call: "chdir", errno: errno, path: dir)
         }
-        // Before any listener exists: no client sees a half-loaded dataset.
-        try persistence.loadAtStartup()
+        // Before any listener exists: the file is opened, the loading state (and its
+        // command gate) set, so no client ever sees the empty dataset as ready.
+        let load = try persistence.prepareStartupLoad()
+        MemoryAccounting.startupAllocated = MemoryAccounting.allocatedBytes()
         if let err = rebind(addresses: config["bind"], port: Int(config.int("port"))) {
             throw ServerStartError(message: err)
         }
         let unixPath = config["unixsocket"]
         if !unixPath.isEmpty { try bindUnix(unixPath) }
-        MemoryAccounting.startupAllocated = MemoryAccounting.allocatedBytes()
-        scheduleCron()
+        logger.notice("Server initialized, listening on port \(tcpPort)")
+        if let load, try !persistence.runStartupLoad(load) { return }
+        try loop.submit { self.scheduleCron() }.wait()
         logger.notice("Ready to accept connections tcp")
     }
 

@@ -79,16 +79,9 @@ public enum CairnServerMain {
         }
 
         let server = Server(config: config, executablePath: executablePath())
-        do {
-            try server.start()
-        } catch {
-            logger.warning("Failed starting the server: \(error)")
-            exit(1)
-        }
         let pidfile = config["pidfile"]
         if !pidfile.isEmpty { try? Durable.replaceFile(at: pidfile, with: Array("\(getpid())\n".utf8)) }
-        logger.notice("Server initialized, listening on port \(server.tcpPort)")
-
+        // Before start(): a SIGTERM during the start-up load stops it (without saving).
         for sig in [SIGTERM, SIGINT] {
             signal(sig, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
@@ -99,6 +92,13 @@ public enum CairnServerMain {
             }
             source.resume()
             signalSources.append(source)
+        }
+        do {
+            try server.start()
+        } catch {
+            logger.warning("Failed starting the server: \(error)")
+            if !pidfile.isEmpty { try? Sys.shared.unlink(pidfile) }
+            exit(1)
         }
         do {
             try server.waitForShutdown()

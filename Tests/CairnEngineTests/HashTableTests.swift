@@ -46,6 +46,28 @@ final class HashTableTests: XCTestCase {
 
     // MARK: basic operations
 
+    /// insertIfAbsent (the snapshot loader's insert): adds a new key with the hash it is
+    /// given, and for a key already there returns that node and changes nothing, also while
+    /// the table is growing (the key may sit in either half).
+    func testInsertIfAbsentAddsNewKeysAndReturnsTheExistingNode() {
+        let t = HashTable<TestNode>(seed: seed)
+        var firsts: [TestNode] = []
+        for i in 0..<5000 {
+            let node = TestNode(key(i))
+            firsts.append(node)
+            XCTAssertNil(key(i).withUnsafeBytes { k in t.insertIfAbsent(node, hash: t.hash(k)) })
+            if i % 7 == 0 {
+                // The same key again, mid-growth: refused, the first node kept.
+                let again = TestNode(key(i / 2))
+                let existing = key(i / 2).withUnsafeBytes { k in t.insertIfAbsent(again, hash: t.hash(k)) }
+                XCTAssertTrue(existing === firsts[i / 2], "key \(i / 2)")
+            }
+        }
+        XCTAssertEqual(t.count, 5000)
+        finishRehash(t)
+        for i in 0..<5000 { XCTAssertTrue(t.find(key(i)) === firsts[i]) }
+    }
+
     func testInsertFindRemoveByBorrowedBytesFor100kKeys() {
         let n = 100_000
         let t = HashTable<TestNode>(seed: seed)

@@ -1,4 +1,5 @@
 import XCTest
+import Foundation
 @testable import CairnFormats
 
 /// Hand-built RDB pieces for the cases no Redis we can run writes.
@@ -421,5 +422,37 @@ final class RDBReaderTests: XCTestCase {
         w.stream(key: "s", stream: s)
         w.end()
         XCTAssertTrue(rdbError { _ = try readRDB(w.takeOutput()) }?.reason.contains("has no consumer") ?? false)
+    }
+
+    /// The plain-decimal fast path of zset scores gives strtod's double, bit for bit, and
+    /// leaves everything it does not take (exponents, inf, hex, 16+ digits) to strtod.
+    func testPlainDecimalScoresAreWhatStrtodReads() {
+        func strtodValue(_ s: String) -> Double? {
+            var end: UnsafeMutablePointer<CChar>? = nil
+            return s.withCString { p in
+                let d = strtod(p, &end)
+                return end! - UnsafeMutablePointer(mutating: p) == s.utf8.count && !s.isEmpty ? d : nil
+            }
+        }
+        var rng = SystemRandomNumberGenerator()
+        var cases = ["0", "-0", "+0", "1.5", "-1.5", "0.1", "0.2", "0.3", ".5", "5.", "-.5", "123456789012345",
+                     "0.000000000000001", "999999999999999", "1234567.89012345", "00000000000001.5",
+                     "1e5", "inf", "-inf", "nan", "0x10", "1234567890123456", ".", "-", "+", "", "1..2", "1.2.3", " 1"]
+        for _ in 0..<20000 {
+            let length = Int.random(in: 1...15, using: &rng)
+            var digits = (0..<length).map { _ in String(Int.random(in: 0...9, using: &rng)) }.joined()
+            if Bool.random(using: &rng) { digits.insert(".", at: digits.index(digits.startIndex, offsetBy: Int.random(in: 0...length, using: &rng))) }
+            cases.append((Bool.random(using: &rng) ? "-" : "") + digits)
+        }
+        for text in cases {
+            let fast = Array(text.utf8).withUnsafeBytes { RDBReader.plainDecimal($0) }
+            if let fast {
+                XCTAssertEqual(fast.bitPattern, strtodValue(text)?.bitPattern, text)
+            } else {
+                let plain = text.range(of: "^[+-]?[0-9]*\\.?[0-9]*$", options: .regularExpression) != nil
+                let digitCount = text.filter(\.isNumber).count
+                XCTAssertFalse(plain && digitCount >= 1 && digitCount <= 15, "fast path refused \(text)")
+            }
+        }
     }
 }

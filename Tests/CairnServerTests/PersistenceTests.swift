@@ -411,6 +411,78 @@ final class PersistenceTests: XCTestCase {
         }
     }
 
+    static let loadingReply = "-LOADING Redis is loading the dataset in memory\r\n"
+
+    /// The start-up load in its loading state: a key-load-delay load run on another thread (as
+    /// Server.start runs it) while commands run on the loop.
+    func startSlowLoad(keys: Int, delayMicros: Int, save: String = "") throws -> (RDBPersistence.StartupLoad, () -> Result<Bool, Error>) {
+        populate(keys)
+        XCTAssertEqual(run("SAVE"), "+OK\r\n")
+        makeServer([("key-load-delay", [String(delayMicros)]), ("save", [save])])
+        let load = try XCTUnwrap(try onLoop { Result { try self.server.persistence.prepareStartupLoad() } }.get())
+        final class Box: @unchecked Sendable { var result: Result<Bool, Error>? }
+        let box = Box()
+        let done = DispatchSemaphore(value: 0)
+        let persistence = server.persistence!
+        Thread.detachNewThread {
+            box.result = Result { try persistence.runStartupLoad(load) }
+            done.signal()
+        }
+        return (load, { done.wait(); return box.result! })
+    }
+
+    func testTheStartupLoadRefusesCommandsWithLOADINGUntilItIsInPlace() throws {
+        let (_, wait) = try startSlowLoad(keys: 300, delayMicros: 2000)
+        let size = try XCTUnwrap(dumpBytes()).count
+        XCTAssertEqual(run("PING"), Self.loadingReply)
+        XCTAssertEqual(run("SET", "k", "v"), Self.loadingReply)
+        XCTAssertEqual(run("DEBUG", "RELOAD"), Self.loadingReply)
+        XCTAssertEqual(run("CONFIG", "GET", "key-load-delay"), "*2\r\n$14\r\nkey-load-delay\r\n$4\r\n2000\r\n")
+        XCTAssertEqual(run("MULTI"), "+OK\r\n")
+        XCTAssertEqual(run("DBSIZE"), Self.loadingReply)
+        XCTAssertEqual(run("EXEC"), "-EXECABORT Transaction discarded because of previous errors.\r\n")
+        XCTAssertEqual(run("FOO"), "-ERR unknown command 'FOO', with args beginning with: \r\n")
+        XCTAssertEqual(info("loading"), "1")
+        XCTAssertEqual(info("loading_total_bytes"), String(size))
+        let text = onLoop { self.server.infoText(sections: ["persistence"]) }
+        let names = text.split(separator: "\r\n").map { $0.split(separator: ":").first.map(String.init) ?? "" }
+        XCTAssertEqual(Array(names.suffix(8)), ["aof_enabled", "aof_rewrite_in_progress", "loading_start_time", "loading_total_bytes",
+                                                "loading_rdb_used_mem", "loading_loaded_bytes", "loading_loaded_perc", "loading_eta_seconds"])
+        XCTAssertEqual(try wait().get(), true)
+        XCTAssertEqual(run("PING"), "+PONG\r\n")
+        XCTAssertEqual(run("DBSIZE"), ":300\r\n")
+        XCTAssertEqual(info("loading"), "0")
+        XCTAssertEqual(info("loading_total_bytes"), "<missing loading_total_bytes>")
+        XCTAssertEqual(info("rdb_last_load_keys_loaded"), "300")
+    }
+
+    /// Redis forces NOSAVE on a shutdown during the load: with save points set and SAVE asked,
+    /// the file stays as it was and the load stops without swapping anything in.
+    func testShutdownDuringTheStartupLoadStopsItAndSavesNothing() throws {
+        let (load, wait) = try startSlowLoad(keys: 300, delayMicros: 5000, save: "1 1")
+        let before = try XCTUnwrap(dumpBytes())
+        XCTAssertEqual(run("PING"), Self.loadingReply)
+        XCTAssertNil(onLoop { self.server.persistence.prepareForShutdown(save: true, force: false) })
+        XCTAssertTrue(load.monitor.isCancelled)
+        XCTAssertEqual(try wait().get(), false)
+        XCTAssertEqual(dumpBytes(), before)
+        XCTAssertEqual(tempFiles(), [])
+        XCTAssertEqual(info("loading"), "1")   // the server is exiting: nothing was swapped in
+    }
+
+    func testLoadingProgressIsFileBytesOfTheFileSize() throws {
+        let (load, wait) = try startSlowLoad(keys: 200, delayMicros: 1000)
+        let size = try XCTUnwrap(dumpBytes()).count
+        let lines = onLoop { self.server.persistence.loadingInfoLines() }
+        XCTAssertEqual(lines.count, 6)
+        let p = load.monitor.progress
+        XCTAssertTrue(p.fileBytesRead <= size)
+        XCTAssertEqual(try wait().get(), true)
+        XCTAssertEqual(load.monitor.progress.fileBytesRead, size)
+        XCTAssertEqual(load.monitor.progress.keysLoaded, 200)
+        XCTAssertEqual(onLoop { self.server.persistence.loadingInfoLines() }, [])
+    }
+
     func testDebugReloadSavesAndLoadsBack() {
         populate(200)
         run("SET", "ttl", "v", "EX", "1000")
@@ -447,6 +519,7 @@ final class PersistenceTests: XCTestCase {
         XCTAssertEqual(c["rdb-del-sync-files"], "no")
         XCTAssertEqual(c["rdb-version"], "10")
         XCTAssertEqual(c["rdb-key-save-delay"], "0")
+        XCTAssertEqual(c["key-load-delay"], "0")
         XCTAssertEqual(c["dbfilename"], "dump.rdb")
     }
 }

@@ -90,9 +90,11 @@ final class ServerProcess {
     let dir: String
     let logPath: String
 
-    /// Starts cairn-server (or another Redis-compatible binary) and waits until it answers PING.
+    /// Starts cairn-server (or another Redis-compatible binary) and waits until it answers PING
+    /// with PONG (or, with `waitForPong` false, until it accepts a connection: a server still
+    /// loading its snapshot answers -LOADING).
     init(binary: String = Harness.cairnServerPath, extraArgs: [String] = [], configFile: String? = nil,
-         port: Int = Harness.freePort(), dir: String? = nil) throws {
+         port: Int = Harness.freePort(), dir: String? = nil, waitForPong: Bool = true) throws {
         self.port = port
         self.dir = dir ?? Harness.tempDirectory("cairn-it")
         self.logPath = self.dir + "/server.log"
@@ -111,7 +113,7 @@ final class ServerProcess {
         try process.run()
         let deadline = Date().addingTimeInterval(20)
         while Date() < deadline {
-            if let c = try? RESPConnection(port: port), (try? c.command("PING")) == "+PONG\r\n" { return }
+            if let c = try? RESPConnection(port: port), !waitForPong || (try? c.command("PING")) == "+PONG\r\n" { return }
             if !process.isRunning { break }
             usleep(20_000)
         }

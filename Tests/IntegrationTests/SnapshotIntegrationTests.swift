@@ -27,6 +27,13 @@ final class SnapshotIntegrationTests: XCTestCase {
         return s
     }
 
+    /// A cairn-server that may still be loading (it accepts connections; PING may be -LOADING).
+    func cairnLoading(_ extra: [String] = [], dir: String) throws -> ServerProcess {
+        let s = try ServerProcess(extraArgs: ["--enable-debug-command", "yes"] + extra, dir: dir, waitForPong: false)
+        servers.append(s)
+        return s
+    }
+
     func redis(_ extra: [String] = [], dir: String? = nil) throws -> ServerProcess {
         guard let path = Harness.which("redis-server") else { throw XCTSkip("redis-server is not installed") }
         let s = try ServerProcess(binary: path, extraArgs: extra, dir: dir)
@@ -422,6 +429,100 @@ final class SnapshotIntegrationTests: XCTestCase {
         let log2 = try String(contentsOfFile: s.dir + "/server.log", encoding: .utf8)
         XCTAssertTrue(log2.contains("Fatal error loading the DB \(s.dir)/dump.rdb at "), log2)
         XCTAssertTrue(log2.contains("offset"), log2)
+    }
+
+    // MARK: loading
+
+    static let loadingReply = "-LOADING Redis is loading the dataset in memory\r\n"
+
+    /// A snapshot of `n` keys in a fresh directory (written by a server that is then stopped).
+    func savedDataset(_ n: Int, redis useRedis: Bool = false) throws -> (dir: String, bytes: Data) {
+        let s = useRedis ? try redis() : try cairn(["--save", ""])
+        let c = try s.connect()
+        for i in 0..<n { _ = try c.command("SET", "key:\(i)", "value-\(i)") }
+        XCTAssertEqual(try c.command("SAVE"), "+OK\r\n")
+        s.stop()
+        return (s.dir, try Data(contentsOf: URL(fileURLWithPath: s.dir + "/dump.rdb")))
+    }
+
+    /// While the start-up load runs (made slow with key-load-delay), clients are served:
+    /// PING and DBSIZE get -LOADING, INFO shows loading:1 and the loading_* fields; then PONG
+    /// and the whole dataset.
+    func testClientsGetLOADINGWhileTheSnapshotLoadsThenPONG() throws {
+        let (dir, bytes) = try savedDataset(3000)
+        let s = try cairnLoading(["--key-load-delay", "500"], dir: dir)   // 3000 keys: about 2 s
+        let c = try s.connect()
+        XCTAssertEqual(try loadingScript(c), Self.loadingScriptReplies)
+        XCTAssertEqual(try infoField(c, "loading"), "1")
+        XCTAssertEqual(try infoField(c, "loading_total_bytes"), String(bytes.count))
+        let loaded = Int(try XCTUnwrap(infoField(c, "loading_loaded_bytes"))) ?? -1
+        XCTAssertTrue((0...bytes.count).contains(loaded), "\(loaded)")
+        XCTAssertNotNil(try infoField(c, "loading_eta_seconds"))
+        XCTAssertNotNil(try infoField(c, "loading_loaded_perc"))
+        let deadline = Date().addingTimeInterval(60)
+        var reply = ""
+        repeat {
+            reply = try c.command("PING")
+            if reply != "+PONG\r\n" { usleep(20_000) }
+        } while reply == Self.loadingReply && Date() < deadline
+        XCTAssertEqual(reply, "+PONG\r\n")
+        XCTAssertEqual(try c.command("DBSIZE"), ":3000\r\n")
+        XCTAssertEqual(try c.command("GET", "key:2999"), "$10\r\nvalue-2999\r\n")
+        XCTAssertEqual(try infoField(c, "loading"), "0")
+        XCTAssertNil(try infoField(c, "loading_total_bytes"))
+        XCTAssertEqual(try infoField(c, "rdb_last_load_keys_loaded"), "3000")
+        let log = s.log()
+        let initialized = try XCTUnwrap(log.range(of: "Server initialized"))
+        let ready = try XCTUnwrap(log.range(of: "Ready to accept connections"))
+        XCTAssertTrue(initialized.lowerBound < ready.lowerBound, log)
+    }
+
+    /// Commands while loading, and what Redis 7.0 answers to them.
+    static let loadingScriptReplies = [loadingReply, loadingReply, "$10\r\nstill here\r\n", "+OK\r\n", loadingReply,
+                                       "-EXECABORT Transaction discarded because of previous errors.\r\n"]
+
+    func loadingScript(_ c: RESPConnection) throws -> [String] {
+        [try c.command("PING"), try c.command("DBSIZE"), try c.command("ECHO", "still here"),
+         try c.command("MULTI"), try c.command("GET", "key:1"), try c.command("EXEC")]
+    }
+
+    /// The replies above are Redis's: redis-server loading with the same delay (and its event
+    /// processing every KB, so a small file is served while it loads too).
+    func testRedisAnswersTheSameWhileItLoads() throws {
+        guard let path = Harness.which("redis-server") else { throw XCTSkip("redis-server is not installed") }
+        let (dir, _) = try savedDataset(3000, redis: true)
+        let s = try ServerProcess(binary: path, extraArgs: ["--key-load-delay", "500", "--loading-process-events-interval-bytes", "1024"],
+                                  dir: dir, waitForPong: false)
+        servers.append(s)
+        XCTAssertEqual(try loadingScript(try s.connect()), Self.loadingScriptReplies)
+    }
+
+    /// SHUTDOWN (even SHUTDOWN SAVE, with save points set) during the load stops it and exits
+    /// without saving: dump.rdb is left byte for byte as it was.
+    func testShutdownDuringTheLoadExitsWithoutSaving() throws {
+        let (dir, bytes) = try savedDataset(3000)
+        let s = try cairnLoading(["--key-load-delay", "500", "--save", "1 1"], dir: dir)
+        let c = try s.connect()
+        XCTAssertEqual(try c.command("PING"), Self.loadingReply)
+        try c.send(RESPConnection.encode([Array("SHUTDOWN".utf8), Array("SAVE".utf8)]))
+        XCTAssertTrue(c.isClosedByPeer())
+        XCTAssertEqual(waitForExit(s), 0)
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: dir + "/dump.rdb")), bytes)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.hasPrefix("temp-") }, [])
+        XCTAssertTrue(s.log().contains("the load is stopped, nothing is saved"), s.log())
+        XCTAssertFalse(s.log().contains("Ready to accept connections"), s.log())
+    }
+
+    /// SIGTERM during the load: the same, although save points would save on a SIGTERM after it.
+    func testSigtermDuringTheLoadExitsWithoutSaving() throws {
+        let (dir, bytes) = try savedDataset(3000)
+        let s = try cairnLoading(["--key-load-delay", "500", "--save", "1 1"], dir: dir)
+        XCTAssertEqual(try s.connect().command("PING"), Self.loadingReply)
+        kill(s.process.processIdentifier, SIGTERM)
+        XCTAssertEqual(waitForExit(s), 0)
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: dir + "/dump.rdb")), bytes)
+        XCTAssertTrue(s.log().contains("Received SIGTERM"), s.log())
+        XCTAssertFalse(s.log().contains("DB saved on disk"), s.log())
     }
 
     // MARK: collections

@@ -34,9 +34,32 @@ public final class KeyEntry: ManagedBuffer<KeyEntryHeader, UInt8>, HashNode {
 
     public static func make(key: UnsafeRawBufferPointer, value: Value,
                             expireAtMs: Int64 = KeyEntry.noExpiry, clock: UInt32) -> KeyEntry {
-        precondition(key.count <= Int(UInt32.max), "key too long")
         var valueRoom = 8
         if case .string(let b) = value, b.count <= inlineStringLimit { valueRoom = max(8, b.count) }
+        let entry = allocate(key: key, valueRoom: valueRoom, expireAtMs: expireAtMs, clock: clock)
+        entry.store(value)
+        return entry
+    }
+
+    /// Makes an entry holding the string `value` as it is (no integer form chosen), without a
+    /// `Bytes` in between: inline up to `inlineStringLimit`, else boxed (the snapshot loader).
+    public static func make(key: UnsafeRawBufferPointer, string value: UnsafeRawBufferPointer,
+                            expireAtMs: Int64 = KeyEntry.noExpiry, clock: UInt32) -> KeyEntry {
+        guard value.count <= inlineStringLimit else {
+            return make(key: key, value: .string(Bytes(value)), expireAtMs: expireAtMs, clock: clock)
+        }
+        let entry = allocate(key: key, valueRoom: max(8, value.count), expireAtMs: expireAtMs, clock: clock)
+        let offset = key.count
+        if let base = value.baseAddress, value.count > 0 {
+            entry.withUnsafeMutablePointerToElements { UnsafeMutableRawPointer($0 + offset).copyMemory(from: base, byteCount: value.count) }
+        }
+        entry.header.valueWord = KeyEntry.inlineWord(value.count)
+        return entry
+    }
+
+    /// The allocation with the header and key bytes set (value: the integer 0).
+    private static func allocate(key: UnsafeRawBufferPointer, valueRoom: Int, expireAtMs: Int64, clock: UInt32) -> KeyEntry {
+        precondition(key.count <= Int(UInt32.max), "key too long")
         let buffer = KeyEntry.create(minimumCapacity: key.count + valueRoom) { _ in
             KeyEntryHeader(chainNext: nil, expireAtMs: expireAtMs, boxed: .none, accessClock: clock,
                            keyCount: UInt32(key.count), valueWord: KeyEntry.intKind)
@@ -45,7 +68,6 @@ public final class KeyEntry: ManagedBuffer<KeyEntryHeader, UInt8>, HashNode {
         if let base = key.baseAddress, key.count > 0 {
             entry.withUnsafeMutablePointerToElements { $0.initialize(from: base.assumingMemoryBound(to: UInt8.self), count: key.count) }
         }
-        entry.store(value)
         return entry
     }
 
@@ -55,6 +77,10 @@ public final class KeyEntry: ManagedBuffer<KeyEntryHeader, UInt8>, HashNode {
     @usableFromInline static let intKind: UInt32 = 1
     @usableFromInline static let boxedKind: UInt32 = 2
     @usableFromInline static let rawMark: UInt32 = 4
+
+    /// The valueWord of an inline string of `n` bytes (unmarked).
+    @inline(__always)
+    static func inlineWord(_ n: Int) -> UInt32 { UInt32(truncatingIfNeeded: n) << 3 | inlineKind }
 
     public enum StorageKind { case inlineString, int, boxed }
 
@@ -162,7 +188,7 @@ public final class KeyEntry: ManagedBuffer<KeyEntryHeader, UInt8>, HashNode {
                 b.withUnsafeBytes { src in
                     if n > 0 { withUnsafeMutablePointerToElements { UnsafeMutableRawPointer($0 + offset).copyMemory(from: src.baseAddress!, byteCount: n) } }
                 }
-                header.valueWord = UInt32(n) << 3 | KeyEntry.inlineKind
+                header.valueWord = KeyEntry.inlineWord(n)
             } else {
                 header.boxed = .bytes(b.array)
                 header.valueWord = KeyEntry.boxedKind
@@ -277,6 +303,16 @@ public final class Database {
     public func add(_ entry: KeyEntry) {
         keys.insert(entry)
         if entry.hasExpiry { volatile.insert(VolatileNode(entry)) }
+    }
+
+    /// Adds a key unless it exists (the snapshot loader): false, and nothing changed, when
+    /// the key is there. `hash` is `keys.hash` of the key (the TTL table shares the seed);
+    /// `volatileNode` is the entry's node for the TTL table, made by the caller when the
+    /// entry has a TTL.
+    func addIfAbsent(_ entry: KeyEntry, volatileNode: VolatileNode?, hash: UInt64) -> Bool {
+        if keys.insertIfAbsent(entry, hash: hash) != nil { return false }
+        if entry.hasExpiry { volatile.insert(volatileNode ?? VolatileNode(entry), hash: hash) }
+        return true
     }
 
     /// Removes a key; returns its entry.

@@ -161,19 +161,44 @@ public final class HashTable<Node: HashNode> {
 
     /// Inserts a node whose key is not in the table (the caller has looked it up).
     public func insert(_ node: Node) {
+        insert(node, hash: node.withKeyBytes { hash($0) })
+    }
+
+    /// Inserts `node` unless a node with its key is in the table; that node is returned then
+    /// and nothing changes. `keyHash` is `hash(_:)` of the node's key, computed by the caller
+    /// (the snapshot loader hashes each key once for both of a database's tables).
+    public func insertIfAbsent(_ node: Node, hash keyHash: UInt64) -> Node? {
+        if count > 0 {
+            if rehashIndex >= 0 { rehashStep(1) }
+            let h = Int(truncatingIfNeeded: keyHash)
+            let existing = node.withKeyBytes { key -> Node? in
+                if let n = Self.findInChain(t0.buckets, h & t0.mask, key) { return n }
+                if let t = t1 { return Self.findInChain(t.buckets, h & t.mask, key) }
+                return nil
+            }
+            if let existing { return existing }
+        }
+        insert(node, hash: keyHash)
+        return nil
+    }
+
+    /// `insert` with the key's hash computed by the caller.
+    public func insert(_ node: Node, hash keyHash: UInt64) {
         if rehashIndex >= 0 { rehashStep(1) }
         expandIfNeeded()
-        let h = Int(truncatingIfNeeded: node.withKeyBytes { hash($0) })
+        let h = Int(truncatingIfNeeded: keyHash)
+        // The old head is moved into the new node, not copied: no reference count is taken
+        // on it, so its memory is not touched at all.
         if rehashIndex >= 0 {
             let i = h & t1!.mask
             touchBucket(inT1: true, i)
-            node.chainNext = t1!.buckets[i]
+            node.chainNext = t1!.buckets[i].take()
             t1!.buckets[i] = node
             t1!.used += 1
         } else {
             let i = h & t0.mask
             touchBucket(inT1: false, i)
-            node.chainNext = t0.buckets[i]
+            node.chainNext = t0.buckets[i].take()
             t0.buckets[i] = node
             t0.used += 1
         }

@@ -32,26 +32,50 @@
 
 /// A snapshot's bytes as the RDB reader wants them: the container is detected from the first
 /// bytes and taken off transparently.
-public final class SnapshotInput: RDBByteSource {
+///
+/// The bytes come in chunks (one decompressor step each, or one read of a plain file). With
+/// `computesChecksum` set before the first read, the RDB checksum is computed here, over each
+/// chunk as it is produced, so with a prefetching thread it costs the reader's thread nothing;
+/// the last chunks are kept so the reader can ask for the checksum up to its EOF opcode.
+public final class SnapshotInput: RDBChecksummingSource {
     public typealias RawRead = (UnsafeMutableRawBufferPointer) throws -> Int
+
+    /// Decompressed bytes and the checksum of the stream before them.
+    struct Chunk {
+        var bytes: [UInt8]
+        var crcBefore: UInt64
+    }
 
     let readRaw: RawRead
     /// The container found in the first bytes (nil before the first read).
     public private(set) var format: CompressionFormat?
     var decompressor: StreamDecompressor?
+    /// The chunk being handed out, where it starts in the stream and the checksum before it.
     var pending: [UInt8] = []
     var pendingPos = 0
+    var pendingStart = 0
+    var pendingCRC: UInt64 = 0
+    /// Chunks handed out before `pending`, kept for `crc64(ofFirst:)` (checksumming only).
+    var history: [(start: Int, chunk: Chunk)] = []
     var rawBuffer = [UInt8](repeating: 0, count: 64 * 1024)
     var rawEOF = false
-    /// Bytes of the file consumed so far.
+    /// Bytes of the file consumed so far (written by the thread that reads the file).
     public private(set) var rawOffset = 0
+    /// Checksum of every chunk produced so far (by the calling thread before prefetching
+    /// starts, by the prefetching thread after).
+    private var producedCRC: UInt64 = 0
+    /// Compute the RDB checksum here (set before the first read).
+    public var computesChecksum = false
+    /// Called on the thread that reads the file with the file bytes consumed so far, after
+    /// each read (start-up progress for INFO).
+    public var onRawProgress: ((Int) -> Void)?
 
     public init(read: @escaping RawRead) {
         self.readRaw = read
     }
 
     /// Set while a thread reads and decompresses ahead (`startPrefetching`).
-    private var prefetch: LoadQueue<[UInt8]>?
+    private var prefetch: LoadQueue<Chunk>?
     private var prefetchThread: LoadThread?
     /// Decompressed chunks the prefetching thread may run ahead by.
     static let chunksAhead = 16
@@ -66,7 +90,45 @@ public final class SnapshotInput: RDBByteSource {
         let n = try rawBuffer.withUnsafeMutableBytes { try readRaw($0) }
         rawOffset += n
         if n == 0 { rawEOF = true }
+        onRawProgress?(rawOffset)
         return n
+    }
+
+    /// A chunk of the stream, checksummed on the thread that produced it.
+    private func produce(_ bytes: [UInt8]) -> Chunk {
+        let chunk = Chunk(bytes: bytes, crcBefore: producedCRC)
+        if computesChecksum { producedCRC = CRC64.update(producedCRC, bytes) }
+        return chunk
+    }
+
+    /// The next chunk to hand out; the one before goes to `history` while it may still be
+    /// needed: the reader asks for a checksum at most one reader buffer behind what it was
+    /// handed, so chunks ending more than two buffers back are dropped.
+    private func adopt(_ chunk: Chunk) {
+        if computesChecksum {
+            if !pending.isEmpty {
+                history.append((pendingStart, Chunk(bytes: pending, crcBefore: pendingCRC)))
+            }
+            let handed = pendingStart + pending.count
+            while let first = history.first, first.start + first.chunk.bytes.count < handed - 2 * RDBReader.bufferCapacity {
+                history.removeFirst()
+            }
+        }
+        pendingStart += pending.count
+        pending = chunk.bytes
+        pendingCRC = chunk.crcBefore
+        pendingPos = 0
+    }
+
+    public func crc64(ofFirst count: Int) -> UInt64? {
+        guard computesChecksum else { return nil }
+        if count >= pendingStart && count - pendingStart <= pending.count {
+            return pending.withUnsafeBytes { CRC64.update(pendingCRC, UnsafeRawBufferPointer(rebasing: $0[0..<(count - pendingStart)])) }
+        }
+        for (start, chunk) in history.reversed() where count >= start && count - start <= chunk.bytes.count {
+            return chunk.bytes.withUnsafeBytes { CRC64.update(chunk.crcBefore, UnsafeRawBufferPointer(rebasing: $0[0..<(count - start)])) }
+        }
+        return nil
     }
 
     private func detect() throws {
@@ -81,36 +143,45 @@ public final class SnapshotInput: RDBByteSource {
         format = f
         decompressor = try makeDecompressor(f)
         if let d = decompressor {
-            pending = try prefix.withUnsafeBytes { try d.feed($0) }
+            adopt(produce(try prefix.withUnsafeBytes { try d.feed($0) }))
         } else {
-            pending = prefix
+            adopt(produce(prefix))
         }
-        pendingPos = 0
     }
 
-    /// From here on a thread of its own reads the file and takes the container off, up to
-    /// `chunksAhead` chunks ahead of `read`. Chunks and errors arrive in the order the plain
-    /// path meets them (each chunk is one `feed` of the decompressor), so a load sees the same
-    /// bytes and the same error at the same place. Call after the first read.
+    /// The next chunk read from the file and decompressed on this thread; nil at the end of
+    /// the file (after the container's end was checked).
+    private func readChunk() throws -> Chunk? {
+        while true {
+            if rawEOF {
+                try decompressor?.finish()   // throws "truncated ..." when the container did not end
+                return nil
+            }
+            let n = try fillRaw()
+            if n == 0 { continue }
+            let out: [UInt8]
+            if let d = decompressor {
+                out = try rawBuffer.withUnsafeBytes { try d.feed(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
+            } else {
+                out = Array(rawBuffer[0..<n])
+            }
+            if !out.isEmpty { return produce(out) }
+        }
+    }
+
+    /// From here on a thread of its own reads the file, takes the container off and (with
+    /// `computesChecksum`) checksums, up to `chunksAhead` chunks ahead of `read`. Chunks and
+    /// errors arrive in the order the plain path meets them (each chunk is one `feed` of the
+    /// decompressor), so a load sees the same bytes and the same error at the same place. Call
+    /// after the first read.
     func startPrefetching() throws {
         guard prefetch == nil, format != nil, !rawEOF else { return }
-        let queue = LoadQueue<[UInt8]>(capacity: SnapshotInput.chunksAhead)
+        let queue = LoadQueue<Chunk>(capacity: SnapshotInput.chunksAhead)
         prefetch = queue
         prefetchThread = try LoadThread { [self] in
             do {
-                while true {
-                    let n = try fillRaw()
-                    if n == 0 {
-                        try decompressor?.finish()
-                        break
-                    }
-                    let out: [UInt8]
-                    if let d = decompressor {
-                        out = try rawBuffer.withUnsafeBytes { try d.feed(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
-                    } else {
-                        out = Array(rawBuffer[0..<n])
-                    }
-                    if !out.isEmpty { guard queue.put(out) else { return } }
+                while let chunk = try readChunk() {
+                    guard queue.put(chunk) else { return }
                 }
                 queue.finish(nil)
             } catch {
@@ -131,34 +202,27 @@ public final class SnapshotInput: RDBByteSource {
 
     public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
         if format == nil { try detect() }
-        if let queue = prefetch {
-            while pendingPos >= pending.count {
+        while pendingPos >= pending.count {
+            if let queue = prefetch {
                 if prefetchDone { return 0 }
                 guard let chunk = try queue.take() else {
                     prefetchDone = true
                     return 0
                 }
-                pending = chunk
-                pendingPos = 0
+                adopt(chunk)
+                continue
             }
-        }
-        while pendingPos >= pending.count {
-            guard let d = decompressor else {
-                // Plain RDB: straight from the file.
-                if rawEOF { return 0 }
+            if rawEOF { return 0 }
+            if decompressor == nil && !computesChecksum {
+                // Plain RDB, nothing to checksum here: straight from the file.
                 let n = try readRaw(buffer)
                 rawOffset += n
                 if n == 0 { rawEOF = true }
+                onRawProgress?(rawOffset)
                 return n
             }
-            if rawEOF { return 0 }
-            let n = try fillRaw()
-            if n == 0 {
-                try d.finish()   // throws "truncated ..." when the container did not end
-                return 0
-            }
-            pending = try rawBuffer.withUnsafeBytes { try d.feed(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
-            pendingPos = 0
+            guard let chunk = try readChunk() else { return 0 }
+            adopt(chunk)
         }
         let n = min(buffer.count, pending.count - pendingPos)
         pending.withUnsafeBytes { src in
@@ -172,23 +236,20 @@ public final class SnapshotInput: RDBByteSource {
     /// content checksum, adler32, crc32) is verified. Returns the plain bytes found after the
     /// RDB stream (0 for a file Cairn or `lz4`/`zlib-flate` wrote).
     public func finishContainer() throws -> Int {
-        guard let d = decompressor else { return 0 }
+        guard decompressor != nil else { return 0 }
         var extra = pending.count - pendingPos
         pendingPos = pending.count
         if let queue = prefetch {
             // The thread reads to the end and checks the container's own checksum.
             while !prefetchDone, let chunk = try queue.take() {
-                extra += chunk.count
+                extra += chunk.bytes.count
             }
             prefetchDone = true
             return extra
         }
-        while !rawEOF {
-            let n = try fillRaw()
-            if n == 0 { break }
-            extra += try rawBuffer.withUnsafeBytes { try d.feed(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }.count
+        while let chunk = try readChunk() {
+            extra += chunk.bytes.count
         }
-        try d.finish()
         return extra
     }
 }
@@ -201,12 +262,81 @@ public struct SnapshotLoadOptions {
     /// Decode on a second thread while the calling thread inserts (see the header comment);
     /// false: both halves on the calling thread, batch after batch.
     public var pipelined = true
+    /// Progress out and cancellation in, for a load others watch (the start-up load).
+    public var monitor: SnapshotLoadMonitor?
+    /// key-load-delay: microseconds slept per key read (tests use it to make a load slow; a
+    /// negative -N sleeps 1 µs once every N keys on average, as Redis's debugDelay does).
+    public var keyLoadDelayMicros = 0
 
-    public init(dropExpired: Bool = true, nowMs: Int64, pipelined: Bool = true) {
+    public init(dropExpired: Bool = true, nowMs: Int64, pipelined: Bool = true, monitor: SnapshotLoadMonitor? = nil,
+                keyLoadDelayMicros: Int = 0) {
         self.dropExpired = dropExpired
         self.nowMs = nowMs
         self.pipelined = pipelined
+        self.monitor = monitor
+        self.keyLoadDelayMicros = keyLoadDelayMicros
     }
+}
+
+/// What a load builds for: the shape of the engine's databases and how its collections are
+/// encoded. Taken from the engine on the engine's thread, so a load on other threads never
+/// reads the engine while it runs commands.
+public struct SnapshotLoadTarget {
+    public var databaseCount: Int
+    public var seed: SipHashSeed
+    public var limits: CollectionLimits
+
+    public init(_ engine: Engine) {
+        databaseCount = engine.databases.count
+        seed = engine.seed
+        limits = CollectionLimits(engine.config, seed: engine.seed)
+    }
+}
+
+/// A running load's progress, and the way to stop it: shared by the load's threads and the
+/// server's (INFO persistence while loading, SHUTDOWN and SIGTERM during the load).
+public final class SnapshotLoadMonitor: @unchecked Sendable {
+    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    private var cancelled = false
+    private var keys = 0
+    private var expired = 0
+    private var fileBytes = 0
+    private var usedMem: Int64 = 0
+
+    public init() {
+        pthread_mutex_init(mutex, nil)
+    }
+
+    deinit {
+        pthread_mutex_destroy(mutex)
+        mutex.deallocate()
+    }
+
+    private func locked<R>(_ body: () -> R) -> R {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        return body()
+    }
+
+    /// Asks the load to stop; it throws `SnapshotLoadCancelled` at its next batch.
+    public func cancel() { locked { cancelled = true } }
+    public var isCancelled: Bool { locked { cancelled } }
+
+    /// Keys inserted and expired keys dropped so far, file bytes read so far, and the
+    /// `used-mem` the file's header declares (0 until read).
+    public var progress: (keysLoaded: Int, keysExpired: Int, fileBytesRead: Int, rdbUsedMem: Int64) {
+        locked { (keys, expired, fileBytes, usedMem) }
+    }
+
+    func addKeys(_ n: Int) { locked { keys += n } }
+    func setExpired(_ n: Int) { locked { expired = n } }
+    func setFileBytes(_ n: Int) { locked { fileBytes = n } }
+    func setUsedMem(_ n: Int64) { locked { usedMem = n } }
+}
+
+/// A load stopped through its monitor.
+public struct SnapshotLoadCancelled: Error, CustomStringConvertible {
+    public var description: String { "the load was stopped" }
 }
 
 public struct SnapshotLoadResult {
@@ -257,22 +387,33 @@ public enum SnapshotLoader {
     /// `SnapshotLoadError`; the engine is not touched either way (only its configuration is
     /// read, on the calling thread).
     public static func load(_ input: SnapshotInput, engine: Engine, options: SnapshotLoadOptions) throws -> SnapshotLoadResult {
-        let decoder = SnapshotDecoder(input: input, limits: CollectionLimits(engine.config, seed: engine.seed),
-                                      databaseCount: engine.databases.count, options: options)
+        try load(input, target: SnapshotLoadTarget(engine), options: options)
+    }
+
+    /// Loads a whole snapshot into new databases built for `target`. Throws
+    /// `SnapshotLoadError`, or `SnapshotLoadCancelled` when the monitor stopped it.
+    public static func load(_ input: SnapshotInput, target: SnapshotLoadTarget, options: SnapshotLoadOptions) throws -> SnapshotLoadResult {
+        // With a prefetching thread the checksum is computed there (decided before the
+        // reader exists: it asks once).
+        input.computesChecksum = options.pipelined
+        if let monitor = options.monitor {
+            input.onRawProgress = { monitor.setFileBytes($0) }
+        }
+        let decoder = SnapshotDecoder(input: input, limits: target.limits, databaseCount: target.databaseCount, options: options)
         // The container and the RDB header are read here, so a file that is not a snapshot at
         // all fails before any thread starts.
         try decoder.start()
-        let inserter = SnapshotInserter(databases: (0..<engine.databases.count).map { Database(id: $0, seed: engine.seed) },
-                                        container: decoder.container)
+        let inserter = SnapshotInserter(databases: (0..<target.databaseCount).map { Database(id: $0, seed: target.seed) },
+                                        container: decoder.container, monitor: options.monitor)
         defer { input.stopPrefetching() }
         if options.pipelined {
             try input.startPrefetching()
             try loadPipelined(decoder, inserter)
         } else {
-            var batch: [LoadItem] = []
+            let batch = LoadBatch()
             while true {
-                let more = try decoder.decode(into: &batch, maxKeys: batchKeys)
-                try inserter.insert(&batch)
+                let more = try decoder.decode(into: batch, maxKeys: batchKeys)
+                try inserter.insert(batch)
                 if !more { break }
             }
         }
@@ -289,12 +430,16 @@ public enum SnapshotLoader {
     /// order, since the inserting half sees every batch decoded before a decoding error. The
     /// inserting thread has always ended when this returns.
     private static func loadPipelined(_ decoder: SnapshotDecoder, _ inserter: SnapshotInserter) throws {
-        let queue = LoadQueue<[LoadItem]>(capacity: batchesAhead)
+        let queue = LoadQueue<LoadBatch>(capacity: batchesAhead)
+        // Emptied batches go back to the decoding half: their memory is reused, not touched
+        // anew for every batch.
+        let emptied = LoadBatchPool()
         let insertFailure = LoadResultBox()
         let thread = try LoadThread {
             do {
-                while var batch = try queue.take() {
-                    try inserter.insert(&batch)
+                while let batch = try queue.take() {
+                    try inserter.insert(batch)
+                    emptied.put(batch)
                 }
             } catch {
                 insertFailure.error = error
@@ -305,9 +450,8 @@ public enum SnapshotLoader {
         do {
             var more = true
             while more {
-                var batch: [LoadItem] = []
-                batch.reserveCapacity(batchKeys + 4)
-                more = try decoder.decode(into: &batch, maxKeys: batchKeys)
+                let batch = emptied.take() ?? LoadBatch()
+                more = try decoder.decode(into: batch, maxKeys: batchKeys)
                 guard queue.put(batch) else { break }   // the inserting half failed
             }
             queue.finish(nil)
@@ -327,34 +471,119 @@ final class LoadResultBox: @unchecked Sendable {
 
 /// What the decoding half hands the inserting half, in file order: a key, or a change of
 /// database or table size. A struct rather than an enum with payloads so the inserting half
-/// can read one field of an item in place (a pattern match would copy the payload, and with
-/// it take a reference on a value the other thread made).
+/// can move an entry out in place (a pattern match would copy it, and with it take a
+/// reference on an object the other thread made).
 struct LoadItem {
     enum Kind: UInt8 {
-        /// A key ready to insert. The inserting half makes the KeyEntry: memory it writes
-        /// stays in its own cache, where the table's chains will look at it.
+        /// A key: `entry` (and `volatileNode` when it has a TTL) made whole, its bytes also in
+        /// the batch's arena.
         case key
-        /// `number` is the database.
         case selectDB
-        /// `number` keys, `expiresHint` expires.
+        /// Pre-size the current database's tables (RESIZEDB).
         case reserve
-        /// A key the engine cannot hold (`reason`): refused once the inserting half has
-        /// checked it is not a duplicate, as the file's order of checks has it.
+        /// A key the engine cannot hold: refused once the inserting half has checked it is
+        /// not a duplicate, as the file's order of checks has it.
         case refused
     }
     var kind: Kind
-    var key = Bytes()
-    var value: Value? = nil
-    var expireAtMs = KeyEntry.noExpiry
-    var accessClock: UInt32 = 0
+    /// Keys: where the key's bytes are in the arena (hashed there, so the inserting half
+    /// reads no entry before it links it).
+    var keyAt = 0
+    var keyCount = 0
+    /// `.key`: the key, its value, TTL and access clock.
+    var entry: KeyEntry? = nil
+    /// `.key` with a TTL: its node in the TTL table.
+    var volatileNode: VolatileNode? = nil
+    /// Keys: the hash (filled in by the inserting half's `warm`).
+    var hash: UInt64 = 0
     /// The key's record start in the RDB stream (for its errors).
     var offset = 0
+    /// `.selectDB`: the database; `.reserve`: the key count.
     var number = 0
     var expiresHint = 0
-    var reason = ""
+    /// `.refused`: why.
+    var refusal: LoadRefusal? = nil
 
     static func selectDB(_ n: Int) -> LoadItem { LoadItem(kind: .selectDB, number: n) }
     static func reserve(keys: Int, expires: Int) -> LoadItem { LoadItem(kind: .reserve, number: keys, expiresHint: expires) }
+}
+
+/// One batch: its items and the bytes of their keys, end to end. A class, handed between the
+/// threads by reference and reused.
+final class LoadBatch {
+    var items: [LoadItem] = []
+    private(set) var arena: UnsafeMutableRawPointer
+    private(set) var arenaCount = 0
+    private var arenaCapacity: Int
+
+    init() {
+        items.reserveCapacity(SnapshotLoader.batchKeys + 4)
+        arenaCapacity = 64 * 1024
+        arena = UnsafeMutableRawPointer.allocate(byteCount: arenaCapacity, alignment: 8)
+    }
+
+    deinit {
+        arena.deallocate()
+    }
+
+    /// Appends bytes to the arena; returns where they start.
+    func append(_ bytes: UnsafeRawBufferPointer) -> Int {
+        let at = arenaCount
+        if arenaCount + bytes.count > arenaCapacity {
+            let bigger = max(2 * arenaCapacity, arenaCount + bytes.count)
+            let grown = UnsafeMutableRawPointer.allocate(byteCount: bigger, alignment: 8)
+            grown.copyMemory(from: arena, byteCount: arenaCount)
+            arena.deallocate()
+            arena = grown
+            arenaCapacity = bigger
+        }
+        if let base = bytes.baseAddress, bytes.count > 0 {
+            (arena + arenaCount).copyMemory(from: base, byteCount: bytes.count)
+        }
+        arenaCount += bytes.count
+        return at
+    }
+
+    func bytes(at: Int, count: Int) -> UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(start: arena + at, count: count)
+    }
+
+    func removeAll() {
+        items.removeAll(keepingCapacity: true)
+        arenaCount = 0
+    }
+}
+
+/// Emptied batches on their way back to the decoding half.
+final class LoadBatchPool: @unchecked Sendable {
+    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    private var batches: [LoadBatch] = []
+
+    init() { pthread_mutex_init(mutex, nil) }
+
+    deinit {
+        pthread_mutex_destroy(mutex)
+        mutex.deallocate()
+    }
+
+    func put(_ batch: LoadBatch) {
+        pthread_mutex_lock(mutex)
+        batches.append(batch)
+        pthread_mutex_unlock(mutex)
+    }
+
+    func take() -> LoadBatch? {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        return batches.popLast()
+    }
+}
+
+final class LoadRefusal {
+    let reason: String
+    init(reason: String) {
+        self.reason = reason
+    }
 }
 
 // MARK: - decoding half
@@ -421,8 +650,12 @@ final class SnapshotDecoder {
 
     /// Decodes records into `batch` until it holds `maxKeys` keys or the stream ends (then
     /// the container is checked to its end too). Returns false once everything is read.
-    func decode(into batch: inout [LoadItem], maxKeys: Int) throws -> Bool {
+    func decode(into batch: LoadBatch, maxKeys: Int) throws -> Bool {
         if done { return false }
+        if let m = options.monitor {
+            if m.isCancelled { throw SnapshotLoadCancelled() }
+            m.setExpired(result.keysExpired)
+        }
         return try located {
             var keys = 0
             while keys < maxKeys {
@@ -430,21 +663,22 @@ final class SnapshotDecoder {
                 guard let event = try reader.next() else { break }
                 switch event {
                 case .keyBegin(let key, _, _, let expireAt, let idle, _):
-                    guard let item = try decodeKey(key, expireAt: expireAt, idle: idle, event: event, offset: recordStart) else {
-                        continue
+                    if try decodeKey(key, expireAt: expireAt, idle: idle, event: event, offset: recordStart, into: batch) {
+                        keys += 1
                     }
-                    batch.append(item)
-                    keys += 1
+                    if options.keyLoadDelayMicros != 0 { try keyLoadDelay() }
                 case .header(let version):
                     result.rdbVersion = version
                 case .aux(let k, let v):
-                    result.aux.append((k.debugText, v))
+                    let name = k.debugText
+                    result.aux.append((name, v))
+                    if name == "used-mem", let m = options.monitor, let n = Int64(v.debugText) { m.setUsedMem(n) }
                 case .selectDB(let n):
                     guard n < databaseCount else {
                         throw failure("the file selects database \(n), but this server has \(databaseCount) databases (raise 'databases')")
                     }
                     db = n
-                    batch.append(.selectDB(n))
+                    batch.items.append(.selectDB(n))
                 case .function:
                     throw failure("the file contains function libraries, which this version of Cairn cannot load")
                 case .moduleAux(_, let name, _):
@@ -452,7 +686,7 @@ final class SnapshotDecoder {
                 case .resizeDB(let dbSize, let expiresSize):
                     // Size the tables once from the file's hint instead of growing through
                     // ~20 incremental rehashes (capped: the hint comes from the file).
-                    batch.append(.reserve(keys: Int(min(dbSize, 1 << 30)), expires: Int(min(expiresSize, 1 << 30))))
+                    batch.items.append(.reserve(keys: Int(min(dbSize, 1 << 30)), expires: Int(min(expiresSize, 1 << 30))))
                 case .end:
                     result.rdbBytes = reader.offset
                     let extra = try input.finishContainer()
@@ -469,12 +703,22 @@ final class SnapshotDecoder {
         }
     }
 
-    /// One key's value, read right after its `.keyBegin`; nil when it has expired.
-    private func decodeKey(_ key: Bytes, expireAt: Int64?, idle: UInt64?, event: RDBEvent, offset: Int) throws -> LoadItem? {
-        var value: Value? = nil
+    /// key-load-delay, with a cancellation check per key (a slow load still stops at once).
+    private func keyLoadDelay() throws {
+        var micros = options.keyLoadDelayMicros
+        if micros < 0 { micros = Int.random(in: 0..<(micros == Int.min ? Int.max : -micros)) == 0 ? 1 : 0 }
+        if micros > 0 { usleep(UInt32(clamping: micros)) }
+        if let m = options.monitor, m.isCancelled { throw SnapshotLoadCancelled() }
+    }
+
+    /// One key, read right after its `.keyBegin`, into the batch; false when it has expired.
+    private func decodeKey(_ key: Bytes, expireAt: Int64?, idle: UInt64?, event: RDBEvent, offset: Int,
+                           into batch: LoadBatch) throws -> Bool {
+        var streamValue: Value? = nil
         var refusal: String? = nil
-        if try reader.readValue(into: builder) {
-            if let u = builder.unsupported { refusal = u.description } else { value = builder.take() }
+        let built = try reader.readValue(into: builder)
+        if built {
+            refusal = builder.unsupported?.description
         } else {
             // Streams: the event path, and ValueCodec says whether the engine holds it.
             var assembler = RDBKeyAssembler()
@@ -485,22 +729,37 @@ final class SnapshotDecoder {
                 rdbValue = assembler.feed(e)
             }
             do {
-                value = try ValueCodec.value(from: rdbValue!, limits: limits)
+                streamValue = try ValueCodec.value(from: rdbValue!, limits: limits)
             } catch let e as ValueCodec.UnsupportedValue {
                 refusal = e.description
             }
         }
         if options.dropExpired, let t = expireAt, t <= options.nowMs {
             result.keysExpired += 1
-            return nil
+            return false
         }
-        guard let value else { return LoadItem(kind: .refused, key: key, offset: offset, reason: refusal ?? "") }
         var clock = lruClock
         if let idle {
             clock = UInt32(truncatingIfNeeded: max(0, Int64(lruClock) - Int64(clamping: idle)))
         }
-        return LoadItem(kind: .key, key: key, value: value, expireAtMs: expireAt ?? KeyEntry.noExpiry,
-                        accessClock: clock, offset: offset)
+        let keyAt = key.withUnsafeBytes { batch.append($0) }
+        if let refusal {
+            batch.items.append(LoadItem(kind: .refused, keyAt: keyAt, keyCount: key.count, offset: offset,
+                                        refusal: LoadRefusal(reason: refusal)))
+        } else {
+            // Every allocation of the load happens on this thread: it is the process's main
+            // thread at start-up, whose allocator arena grows with brk, 128 KiB at a time; a
+            // thread's own arena grows by an mprotect call per page, which made entries made
+            // on the inserting thread cost more than the work they moved.
+            let expireAtMs = expireAt ?? KeyEntry.noExpiry
+            let entry = built ? builder.makeEntry(key: key, expireAtMs: expireAtMs, clock: clock)
+                              : KeyEntry.make(key: key, value: streamValue!, expireAtMs: expireAtMs, clock: clock)
+            // Built in the append, so the entry is moved into the batch, not copied.
+            batch.items.append(LoadItem(kind: .key, keyAt: keyAt, keyCount: key.count, entry: entry,
+                                        volatileNode: expireAtMs != KeyEntry.noExpiry ? VolatileNode(entry) : nil,
+                                        offset: offset))
+        }
+        return true
     }
 }
 
@@ -511,31 +770,31 @@ final class SnapshotInserter {
     let databases: [Database]
     /// For errors (the decoding half's `result` is its own while both run).
     let container: CompressionFormat
+    let monitor: SnapshotLoadMonitor?
     private(set) var keysLoaded = 0
     private var db = 0
 
-    init(databases: [Database], container: CompressionFormat) {
+    init(databases: [Database], container: CompressionFormat, monitor: SnapshotLoadMonitor?) {
         self.databases = databases
         self.container = container
+        self.monitor = monitor
     }
 
-    /// Inserts a batch, taking its items out (`batch` is left empty). Items are moved out,
-    /// not copied, so no reference count is touched on values the other thread made.
-    func insert(_ batch: inout [LoadItem]) throws {
+    /// Inserts a batch and empties it. Entries are moved out of it, not copied, so no
+    /// reference count is touched on objects the other thread made.
+    func insert(_ batch: LoadBatch) throws {
+        if let m = monitor, m.isCancelled { throw SnapshotLoadCancelled() }
         var target = databases[db]
-        defer { batch.removeAll(keepingCapacity: true) }
-        try batch.withUnsafeMutableBufferPointer { p in
-            warm(p, target)
+        let before = keysLoaded
+        defer { batch.removeAll() }
+        try batch.items.withUnsafeMutableBufferPointer { p in
+            warm(p, batch, target)
             for i in 0..<p.count {
                 switch p[i].kind {
                 case .key:
-                    let offset = p[i].offset
-                    guard target.find(p[i].key) == nil else {
-                        throw duplicate(p[i].key, offset)
+                    guard target.addIfAbsent(p[i].entry.take()!, volatileNode: p[i].volatileNode.take(), hash: p[i].hash) else {
+                        throw duplicate(Bytes(batch.bytes(at: p[i].keyAt, count: p[i].keyCount)), p[i].offset)
                     }
-                    // Moved out of the batch, not copied (see `warm`).
-                    let value = p[i].value.take()!
-                    target.add(KeyEntry.make(key: p[i].key, value: value, expireAtMs: p[i].expireAtMs, clock: p[i].accessClock))
                     keysLoaded += 1
                 case .selectDB:
                     db = p[i].number
@@ -543,44 +802,54 @@ final class SnapshotInserter {
                 case .reserve:
                     target.reserve(keys: p[i].number, expires: p[i].expiresHint)
                 case .refused:
-                    if target.find(p[i].key) != nil { throw duplicate(p[i].key, p[i].offset) }
+                    let key = Bytes(batch.bytes(at: p[i].keyAt, count: p[i].keyCount))
+                    if target.find(key) != nil { throw duplicate(key, p[i].offset) }
                     throw SnapshotLoadError(offset: p[i].offset, container: container, compressedOffset: nil,
-                                            key: p[i].key, reason: p[i].reason)
+                                            key: key, reason: p[i].refusal!.reason)
                 }
             }
         }
+        monitor?.addKeys(keysLoaded - before)
     }
 
-    /// Brings the buckets the batch's keys hash to, and the first node of each, into the
-    /// cache before the lookups. A lookup walks bucket → node → node taking a reference at
-    /// each step (a locked instruction), so its cache misses come one after the other; here
+    /// Hashes the batch's keys (once: `addIfAbsent` takes the hash) and brings the buckets
+    /// they fall in, and the first node of each, into the cache before the inserts: an
+    /// insert walks bucket → node → node, so its cache misses come one after the other; here
     /// the loads are independent of each other and the processor overlaps them. It reads the
     /// bucket words as plain integers (no references taken), and changes nothing but timing.
-    private var hashes: [(keys: Int, volatile: Int)] = []
+    /// Every database shares the seed, so a hash holds across a SELECTDB in the batch.
+    private var buckets: [(keys: Int, volatile: Int)] = []
     private var warmSink = 0
-    private func warm(_ items: UnsafeMutableBufferPointer<LoadItem>, _ target: Database) {
+    private func warm(_ items: UnsafeMutableBufferPointer<LoadItem>, _ batch: LoadBatch, _ target: Database) {
         let keys = target.keys, volatile = target.volatile
-        guard !keys.isRehashing, !volatile.isRehashing, keys.count > 0 else { return }
+        let prefetch = !keys.isRehashing && !volatile.isRehashing && keys.count > 0
         let keysMask = keys.t0.mask, volatileMask = volatile.t0.mask
-        hashes.removeAll(keepingCapacity: true)
-        for i in 0..<items.count where items[i].kind == .key {
-            let h = Int(truncatingIfNeeded: items[i].key.withUnsafeBytes { keys.hash($0) })
-            hashes.append((h & keysMask, items[i].expireAtMs != KeyEntry.noExpiry ? h & volatileMask : -1))
+        buckets.removeAll(keepingCapacity: true)
+        for i in 0..<items.count {
+            guard items[i].kind == .key else { continue }
+            let h = keys.hash(batch.bytes(at: items[i].keyAt, count: items[i].keyCount))
+            items[i].hash = h
+            if prefetch {
+                let hi = Int(truncatingIfNeeded: h)
+                buckets.append((hi & keysMask, items[i].volatileNode != nil ? hi & volatileMask : -1))
+            }
         }
+        guard prefetch else { return }
         var touched = 0
         keys.t0.buckets.withUnsafeBufferPointer { kb in
             volatile.t0.buckets.withUnsafeBufferPointer { vb in
                 let keyWords = UnsafeRawBufferPointer(kb), volatileWords = UnsafeRawBufferPointer(vb)
-                for (k, v) in hashes {
+                for (k, v) in buckets {
                     touched &+= Int(bitPattern: keyWords.load(fromByteOffset: k &* 8, as: UInt.self))
                     if v >= 0 { touched &+= Int(bitPattern: volatileWords.load(fromByteOffset: v &* 8, as: UInt.self)) }
                 }
-                for (k, _) in hashes {
+                for (k, _) in buckets {
                     let head = keyWords.load(fromByteOffset: k &* 8, as: UInt.self)
                     if let node = UnsafeRawPointer(bitPattern: head) {
-                        // The object header (reference count) and the start of its fields.
-                        touched &+= Int(node.load(fromByteOffset: 8, as: UInt8.self))
+                        // The entry's chain link, key length and first key bytes (the object
+                        // header is 16 bytes, then KeyEntryHeader; `addIfAbsent` compares them).
                         touched &+= Int(node.load(fromByteOffset: 16, as: UInt8.self))
+                        touched &+= Int(node.load(fromByteOffset: 60, as: UInt8.self))
                     }
                 }
             }
@@ -601,7 +870,9 @@ final class SnapshotInserter {
 final class LoadQueue<Element>: @unchecked Sendable {
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     private let changed = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
-    private var batches: [Element] = []
+    /// Taken elements are moved out (set to nil), never copied: a copy of a batch would
+    /// retain every object in it from this thread.
+    private var batches: [Element?] = []
     private var head = 0
     private var finished = false
     private var failure: Error?
@@ -648,7 +919,7 @@ final class LoadQueue<Element>: @unchecked Sendable {
         defer { pthread_mutex_unlock(mutex) }
         while head == batches.count && !finished { pthread_cond_wait(changed, mutex) }
         if head < batches.count {
-            let b = batches[head]
+            let b = batches[head].take()!
             head += 1
             if head == batches.count || head >= 64 {
                 batches.removeFirst(head)

@@ -1,5 +1,8 @@
-// SnapshotValueBuilder: builds one key's engine `Value` straight from the RDB reader's element
-// calls (RDBValueSink), for the start-up load.
+// SnapshotValueBuilder: builds one key's KeyEntry straight from the RDB reader's element calls
+// (RDBValueSink), for the start-up load.
+//
+// A string value is copied from the reader's buffer into the entry (through one reused
+// scratch buffer, since the entry is made after the reader returns): one allocation per key.
 //
 // It ends in exactly the value `ValueCodec.value(from:)` builds from the whole `RDBValue` by
 // inserting element after element (same encoding, same packed bytes, same members), only
@@ -27,7 +30,12 @@ final class SnapshotValueBuilder: RDBValueSink {
     private var kind = RDBValueKind.string
     private var countHint = 0
 
-    private var string = Bytes()
+    /// The last string value (its bytes in `stringBytes`, reused from key to key).
+    private var stringBytes = UnsafeMutableRawPointer.allocate(byteCount: 64, alignment: 8)
+    private var stringCapacity = 64
+    private var stringCount = 0
+    /// A string value too long to live inside its entry, kept whole instead.
+    private var longString: Bytes?
     private var elements: [Bytes] = []
 
     // hash
@@ -50,9 +58,14 @@ final class SnapshotValueBuilder: RDBValueSink {
 
     init(limits: CollectionLimits) {
         self.limits = limits
+        super.init()
     }
 
-    func begin(kind: RDBValueKind, countHint: Int?) {
+    deinit {
+        stringBytes.deallocate()
+    }
+
+    override func begin(kind: RDBValueKind, countHint: Int?) {
         self.kind = kind
         self.countHint = min(countHint ?? 0, SnapshotValueBuilder.hintCap)
         unsupported = nil
@@ -82,13 +95,30 @@ final class SnapshotValueBuilder: RDBValueSink {
         }
     }
 
+    /// The finished key (call after the reader's readValue(into:) returned). A string that is
+    /// a canonical integer is kept as one, as `Value.string(compacting:)` does.
+    func makeEntry(key: Bytes, expireAtMs: Int64, clock: UInt32) -> KeyEntry {
+        guard kind == .string else {
+            return KeyEntry.make(key: key, value: take(), expireAtMs: expireAtMs, clock: clock)
+        }
+        if let long = longString.take() {
+            return KeyEntry.make(key: key, value: .string(long), expireAtMs: expireAtMs, clock: clock)
+        }
+        let value = UnsafeRawBufferPointer(start: stringBytes, count: stringCount)
+        return key.withUnsafeBytes { k in
+            if value.count <= 20, let v = parseInt64(value) {
+                return KeyEntry.make(key: k, value: .int(v), expireAtMs: expireAtMs, clock: clock)
+            }
+            return KeyEntry.make(key: k, string: value, expireAtMs: expireAtMs, clock: clock)
+        }
+    }
+
     /// The finished value (call after the reader's readValue(into:) returned).
     func take() -> Value {
         switch kind {
         case .string:
-            let v = Value.string(compacting: string)
-            string = Bytes()
-            return v
+            if let long = longString.take() { return .string(long) }
+            return Value.string(compacting: Bytes(UnsafeRawBufferPointer(start: stringBytes, count: stringCount)))
         case .list:
             return .list(ListValue(elements, fill: limits.listMaxListpackSize))
         case .hash:
@@ -113,15 +143,28 @@ final class SnapshotValueBuilder: RDBValueSink {
 
     // MARK: RDBValueSink
 
-    func string(_ value: Bytes) {
-        string = value
+    override func string(_ value: UnsafeRawBufferPointer) {
+        longString = nil
+        if value.count > KeyEntry.inlineStringLimit {
+            longString = Bytes(value)
+            return
+        }
+        if value.count > stringCapacity {
+            stringBytes.deallocate()
+            stringCapacity = max(value.count, 2 * stringCapacity)
+            stringBytes = UnsafeMutableRawPointer.allocate(byteCount: stringCapacity, alignment: 8)
+        }
+        if let base = value.baseAddress, value.count > 0 {
+            stringBytes.copyMemory(from: base, byteCount: value.count)
+        }
+        stringCount = value.count
     }
 
-    func listElement(_ element: UnsafeRawBufferPointer) {
+    override func listElement(_ element: UnsafeRawBufferPointer) {
         elements.append(Bytes(element))
     }
 
-    func setMember(_ member: UnsafeRawBufferPointer) -> Bool {
+    override func setMember(_ member: UnsafeRawBufferPointer) -> Bool {
         if set.isIntset && set.count == 0 && (member.count > 20 || parseInt64(member) == nil) {
             // Not an integer set after all: the table, sized once.
             set.convertToTable(seed: limits.seed)
@@ -135,7 +178,7 @@ final class SnapshotValueBuilder: RDBValueSink {
         return set.add(Bytes(member), limits: limits)
     }
 
-    func hashField(_ field: UnsafeRawBufferPointer) -> Bool {
+    override func hashField(_ field: UnsafeRawBufferPointer) -> Bool {
         if hash == nil && field.count > limits.hashMaxListpackValue { hashToTable() }
         if let t = hash?.table {
             if t.find(field) != nil { return false }
@@ -149,7 +192,7 @@ final class SnapshotValueBuilder: RDBValueSink {
         return true
     }
 
-    func hashValue(_ value: UnsafeRawBufferPointer, expireAtMs: Int64?) {
+    override func hashValue(_ value: UnsafeRawBufferPointer, expireAtMs: Int64?) {
         if expireAtMs != nil && unsupported == nil {
             unsupported = ValueCodec.UnsupportedValue(kind: .hash, detail: ValueCodec.hashFieldTTLDetail)
         }
@@ -173,7 +216,7 @@ final class SnapshotValueBuilder: RDBValueSink {
         hash = h
     }
 
-    func zsetMember(_ member: UnsafeRawBufferPointer) -> Bool {
+    override func zsetMember(_ member: UnsafeRawBufferPointer) -> Bool {
         if zset == nil && member.count > limits.zsetMaxListpackValue { zsetToInserts() }
         if let z = zset {
             let m = Bytes(member)
@@ -188,7 +231,7 @@ final class SnapshotValueBuilder: RDBValueSink {
         return true
     }
 
-    func zsetScore(_ score: Double) {
+    override func zsetScore(_ score: Double) {
         if zset == nil {
             let inOrder = lastMemberAt < 0 || lastScore < score || (lastScore == score && packed.withPayload(at: lastMemberAt) { prev in
                 packed.withPayload(at: memberAt) { Bytes.compare(prev, $0) < 0 }

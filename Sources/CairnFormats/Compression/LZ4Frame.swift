@@ -164,6 +164,8 @@ public final class LZ4FrameDecompressor: StreamDecompressor {
     private let scratchBytes = 64 * 1024
     /// Compressed bytes consumed so far (offset of the next byte fed).
     private var consumedBytes = 0
+    /// Decompressed bytes produced so far (sizes each step's output array up front).
+    private var producedTotal = 0
     /// liblz4's hint of how many bytes its next step wants (a block's data plus the next
     /// block's size word). Feeding at most that many keeps each step to one block, so an
     /// error's offset is within one block of the damage.
@@ -194,6 +196,10 @@ public final class LZ4FrameDecompressor: StreamDecompressor {
         try checkMagic(bytes)
 
         var out: [UInt8] = []
+        // Room for what this input likely expands to (the ratio so far, with a margin), so
+        // the output is not regrown and recopied step by step.
+        let ratio = consumedBytes > 0 ? Double(producedTotal) / Double(consumedBytes) : 4
+        out.reserveCapacity(min(Int(Double(bytes.count) * min(ratio, 255) * 1.1) + scratchBytes, 64 << 20))
         var position = 0
         while true {
             let available = bytes.count - position
@@ -205,6 +211,7 @@ public final class LZ4FrameDecompressor: StreamDecompressor {
                 try fail("LZ4F_decompress reported impossible sizes", at: consumedBytes + position)
             }
             out.append(contentsOf: UnsafeBufferPointer(start: scratch, count: producedBytes))
+            producedTotal += producedBytes
             position += sourceBytes
             if hint == 0 {
                 // End mark read and content checksum (if any) verified.

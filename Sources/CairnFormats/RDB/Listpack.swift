@@ -26,6 +26,13 @@ public enum Listpack {
     /// terminator) and calls `body` with each element and its offset in the blob, in order.
     public static func forEach(_ lp: UnsafeRawBufferPointer,
                                _ body: (PackedElement, Int) throws -> Void) throws {
+        try forEachRef(lp) { e, off in try body(e.element, off) }
+    }
+
+    /// `forEach` with each element borrowed from the blob instead of copied (same checks, same
+    /// order of calls and errors).
+    public static func forEachRef(_ lp: UnsafeRawBufferPointer,
+                                  _ body: (PackedRef, Int) throws -> Void) throws {
         let size = lp.count
         guard size >= headerSize + 1 else {
             throw BlobFormatError(offset: 0, reason: "listpack of \(size) bytes is shorter than its header")
@@ -45,7 +52,8 @@ public enum Listpack {
             let b = lp[p]
             var encLen: Int
             var strLen = 0
-            var element: PackedElement? = nil
+            var isInt = true
+            var int: Int64 = 0
             func need(_ n: Int) throws {
                 guard n <= last - p else {
                     throw BlobFormatError(offset: p, reason: "listpack entry runs past the end")
@@ -53,43 +61,46 @@ public enum Listpack {
             }
             if b & 0x80 == 0 {
                 encLen = 1
-                element = .int(Int64(b))
+                int = Int64(b)
             } else if b & 0xC0 == 0x80 {
                 strLen = Int(b & 0x3F)
                 encLen = 1
+                isInt = false
             } else if b & 0xE0 == 0xC0 {
                 try need(2)
                 var v = (Int64(b & 0x1F) << 8) | Int64(lp[p + 1])
                 if v >= 1 << 12 { v -= 1 << 13 }
                 encLen = 2
-                element = .int(v)
+                int = v
             } else if b & 0xF0 == 0xE0 {
                 try need(2)
                 strLen = (Int(b & 0x0F) << 8) | Int(lp[p + 1])
                 encLen = 2
+                isInt = false
             } else {
                 switch b {
                 case 0xF0:
                     try need(5)
                     strLen = Int(loadLE(lp, p + 1, 4))
                     encLen = 5
+                    isInt = false
                 case 0xF1:
                     try need(3)
                     encLen = 3
-                    element = .int(Int64(Int16(truncatingIfNeeded: loadLE(lp, p + 1, 2))))
+                    int = Int64(Int16(truncatingIfNeeded: loadLE(lp, p + 1, 2)))
                 case 0xF2:
                     try need(4)
                     encLen = 4
                     let raw = Int64(loadLE(lp, p + 1, 3))
-                    element = .int(raw >= 1 << 23 ? raw - (1 << 24) : raw)
+                    int = raw >= 1 << 23 ? raw - (1 << 24) : raw
                 case 0xF3:
                     try need(5)
                     encLen = 5
-                    element = .int(Int64(Int32(truncatingIfNeeded: loadLE(lp, p + 1, 4))))
+                    int = Int64(Int32(truncatingIfNeeded: loadLE(lp, p + 1, 4)))
                 case 0xF4:
                     try need(9)
                     encLen = 9
-                    element = .int(Int64(bitPattern: loadLE(lp, p + 1, 8)))
+                    int = Int64(bitPattern: loadLE(lp, p + 1, 8))
                 default:
                     throw BlobFormatError(offset: p, reason: "invalid listpack entry encoding 0x" + hexByte(b))
                 }
@@ -105,10 +116,11 @@ public enum Listpack {
             guard decoded == entryLen else {
                 throw BlobFormatError(offset: p + entryLen, reason: "listpack backlen \(decoded.map(String.init) ?? "invalid") does not match entry size \(entryLen)")
             }
-            if element == nil {
-                element = .bytes(Bytes(UnsafeRawBufferPointer(rebasing: lp[(p + encLen)..<(p + entryLen)])))
+            if isInt {
+                try body(PackedRef(int: int), p)
+            } else {
+                try body(PackedRef(bytes: UnsafeRawBufferPointer(rebasing: lp[(p + encLen)..<(p + entryLen)])), p)
             }
-            try body(element!, p)
             count += 1
             p += entryLen + backlen
         }

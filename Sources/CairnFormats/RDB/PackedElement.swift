@@ -24,6 +24,40 @@ public enum PackedElement: Equatable, Sendable {
     }
 }
 
+/// An element of a listpack or ziplist seen in place, for walks that want no copy: an integer,
+/// or bytes borrowed from the blob (valid only inside the callback that received them).
+public struct PackedRef {
+    /// The element's bytes; nil when it is an integer.
+    public let bytes: UnsafeRawBufferPointer?
+    /// The integer (0 when `bytes` is set).
+    public let int: Int64
+
+    @inline(__always)
+    init(bytes: UnsafeRawBufferPointer) {
+        self.bytes = bytes
+        self.int = 0
+    }
+
+    @inline(__always)
+    init(int: Int64) {
+        self.bytes = nil
+        self.int = int
+    }
+
+    /// The element as an owned value.
+    public var element: PackedElement {
+        if let b = bytes { return .bytes(Bytes(b)) }
+        return .int(int)
+    }
+
+    /// Runs `body` on the element as Redis returns it (integers as decimal text).
+    @inline(__always)
+    public func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        if let b = bytes { return try body(b) }
+        return try DecimalText.withBytes(int, body)
+    }
+}
+
 /// A structural error inside a blob, at `offset` bytes from the blob's start. The RDB reader
 /// turns it into an RDBError with the file offset and the key.
 public struct BlobFormatError: Error, CustomStringConvertible {

@@ -60,6 +60,17 @@ public protocol RDBByteSource: AnyObject {
     func read(into: UnsafeMutableRawBufferPointer) throws -> Int
 }
 
+/// A source that computes the RDB checksum itself, as it produces the bytes (on the thread that
+/// decompresses ahead, say), so the reader's thread does not.
+public protocol RDBChecksummingSource: RDBByteSource {
+    /// Whether it does (asked once, before the first read).
+    var computesChecksum: Bool { get }
+    /// CRC64 (as `CRC64.update` from 0) of the first `count` bytes it has handed out; the
+    /// reader asks once, at the EOF opcode, for a count at most one reader buffer behind what
+    /// it has been handed. nil when it cannot say.
+    func crc64(ofFirst count: Int) -> UInt64?
+}
+
 public final class RDBMemorySource: RDBByteSource {
     let bytes: [UInt8]
     var position = 0
@@ -118,7 +129,7 @@ public final class RDBReader {
 
     let source: RDBByteSource
     let verifyChecksum: Bool
-    static let bufferCapacity = 1 << 16
+    public static let bufferCapacity = 1 << 16
     let buffer: UnsafeMutableRawBufferPointer
     var pos = 0            // next unread byte in buffer
     var end = 0            // end of valid bytes in buffer
@@ -126,6 +137,8 @@ public final class RDBReader {
     var sourceDone = false
     var crc: UInt64 = 0
     var crcPos = 0         // buffer bytes before this index are already in `crc`
+    /// Set when the source computes the checksum (then `crc` is not kept here).
+    let checksummingSource: RDBChecksummingSource?
 
     /// Bytes consumed so far (the file offset of the next byte to read).
     public var offset: Int { base + pos }
@@ -168,8 +181,12 @@ public final class RDBReader {
     var valueStart = 0
     var elementCount: UInt64 = 0
     var seen = Set<Bytes>()
-    /// Set while `readValue(into:)` runs: elements go to it instead of becoming events.
-    var sink: RDBValueSink?
+    /// Set while `readValue(into:)` runs: elements go to the sink instead of becoming events.
+    /// Unretained (the caller of readValue(into:) holds it for the call) and called as a
+    /// guaranteed reference: a stored strong reference was retained and released around
+    /// every element, a measurable share of a start-up load.
+    var sinkRef: Unmanaged<RDBValueSink>?
+    var sink: RDBValueSink? { sinkRef?.takeUnretainedValue() }
     /// Elements handed out for the current blob (its emptiness check).
     var emitted = 0
     /// The field (or member) whose value (or score) comes next, on the event path.
@@ -183,6 +200,11 @@ public final class RDBReader {
     public init(source: RDBByteSource, verifyChecksum: Bool = true) {
         self.source = source
         self.verifyChecksum = verifyChecksum
+        if verifyChecksum, let s = source as? RDBChecksummingSource, s.computesChecksum {
+            checksummingSource = s
+        } else {
+            checksummingSource = nil
+        }
         buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: RDBReader.bufferCapacity, alignment: 8)
     }
 
@@ -211,10 +233,21 @@ public final class RDBReader {
         case .streamListpacks, .streamListpacks2, .streamListpacks3: return false
         default: break
         }
-        self.sink = sink
-        defer { self.sink = nil }
-        try guarded {
-            while phase == .value { _ = try readValue() }
+        try withExtendedLifetime(sink) {
+            sinkRef = Unmanaged.passUnretained(sink)
+            defer { sinkRef = nil }
+            try guarded {
+                while phase == .value {
+                    if case .finish = valueState {
+                        // finishKey without its `.keyEnd` event: nobody reads it here.
+                        currentKey = nil
+                        if !seen.isEmpty { seen.removeAll(keepingCapacity: false) }
+                        phase = .top
+                        break
+                    }
+                    _ = try readValue()
+                }
+            }
         }
         return true
     }
@@ -252,7 +285,7 @@ public final class RDBReader {
     /// Makes at least `n` (<= capacity) bytes available at `pos`; false at end of input.
     func fill(_ n: Int) throws -> Bool {
         if end - pos >= n { return true }
-        if crcPos < pos {
+        if crcPos < pos && checksummingSource == nil {
             crc = CRC64.update(crc, UnsafeRawBufferPointer(rebasing: buffer[crcPos..<pos]))
         }
         let remaining = end - pos
@@ -450,16 +483,16 @@ public final class RDBReader {
 
     func emitListElement(_ e: UnsafeRawBufferPointer) {
         emitted += 1
-        if let sink { sink.listElement(e) } else { pending.append(.listElement(Bytes(e))) }
+        if let p = sinkRef { p._withUnsafeGuaranteedRef { $0.listElement(e) } } else { pending.append(.listElement(Bytes(e))) }
     }
 
-    func emitListElement(_ e: PackedElement) {
+    func emitListElement(_ e: PackedRef) {
         e.withUnsafeBytes { emitListElement($0) }
     }
 
     func emitSetMember(_ m: UnsafeRawBufferPointer) -> Bool {
         emitted += 1
-        if let sink { return sink.setMember(m) }
+        if let p = sinkRef { return p._withUnsafeGuaranteedRef { $0.setMember(m) } }
         let b = Bytes(m)
         guard seen.insert(b).inserted else { return false }
         pending.append(.setMember(b))
@@ -470,7 +503,7 @@ public final class RDBReader {
     /// follows.
     func emitHashField(_ f: UnsafeRawBufferPointer) -> Bool {
         emitted += 1
-        if let sink { return sink.hashField(f) }
+        if let p = sinkRef { return p._withUnsafeGuaranteedRef { $0.hashField(f) } }
         let b = Bytes(f)
         guard seen.insert(b).inserted else { return false }
         pendingField = b
@@ -478,8 +511,8 @@ public final class RDBReader {
     }
 
     func emitHashValue(_ v: UnsafeRawBufferPointer, expireAtMs: Int64?) {
-        if let sink {
-            sink.hashValue(v, expireAtMs: expireAtMs)
+        if let p = sinkRef {
+            p._withUnsafeGuaranteedRef { $0.hashValue(v, expireAtMs: expireAtMs) }
         } else {
             pending.append(.hashField(field: pendingField, value: Bytes(v), expireAtMs: expireAtMs))
         }
@@ -489,7 +522,7 @@ public final class RDBReader {
     /// follows.
     func emitZsetMember(_ m: UnsafeRawBufferPointer) -> Bool {
         emitted += 1
-        if let sink { return sink.zsetMember(m) }
+        if let p = sinkRef { return p._withUnsafeGuaranteedRef { $0.zsetMember(m) } }
         let b = Bytes(m)
         guard seen.insert(b).inserted else { return false }
         pendingField = b
@@ -497,8 +530,8 @@ public final class RDBReader {
     }
 
     func emitZsetScore(_ score: Double) {
-        if let sink {
-            sink.zsetScore(score)
+        if let p = sinkRef {
+            p._withUnsafeGuaranteedRef { $0.zsetScore(score) }
         } else {
             pending.append(.zsetMember(member: pendingField, score: score))
         }
@@ -668,7 +701,7 @@ public final class RDBReader {
         currentType = type
         valueStart = offset
         elementCount = 0
-        seen.removeAll(keepingCapacity: false)
+        if !seen.isEmpty { seen.removeAll(keepingCapacity: false) }
         let expire = nextExpireAtMs, idle = nextIdle, freq = nextFreq
         nextExpireAtMs = nil
         nextIdle = nil
@@ -694,9 +727,17 @@ public final class RDBReader {
 
     func readEOF() throws -> RDBEvent {
         // The checksum covers everything up to and including the EOF byte just consumed.
-        crc = CRC64.update(crc, UnsafeRawBufferPointer(rebasing: buffer[crcPos..<pos]))
+        let computed: UInt64
+        if let s = checksummingSource {
+            guard let c = s.crc64(ofFirst: offset) else {
+                throw fail("RDB CRC error: the byte source cannot say the checksum of the first \(offset) bytes")
+            }
+            computed = c
+        } else {
+            crc = CRC64.update(crc, UnsafeRawBufferPointer(rebasing: buffer[crcPos..<pos]))
+            computed = crc
+        }
         crcPos = pos
-        let computed = crc
         phase = .finished
         guard version >= RDBVersion.firstWithChecksum else {
             return .end(checksum: nil, checksumVerified: false)
@@ -747,7 +788,7 @@ public final class RDBReader {
         let key = currentKey ?? Bytes()
         let e = RDBEvent.keyEnd(key: key, valueBytes: offset - valueStart)
         currentKey = nil
-        seen.removeAll(keepingCapacity: false)
+        if !seen.isEmpty { seen.removeAll(keepingCapacity: false) }
         phase = .top
         return e
     }
@@ -864,11 +905,14 @@ public final class RDBReader {
         emitted = 0
         switch type {
         case .string:
-            let s = try string("string value")
-            valueState = .finish
-            guard let sink else { return .string(s) }
+            guard let sink else {
+                let s = try string("string value")
+                valueState = .finish
+                return .string(s)
+            }
             sink.begin(kind: .string, countHint: nil)
-            sink.string(s)
+            try withString("string value") { sink.string($0) }
+            valueState = .finish
 
         case .list:
             let n = try length("list length")
@@ -921,7 +965,7 @@ public final class RDBReader {
             try withBlob("list ziplist") { data, place in
                 sink?.begin(kind: .list, countHint: Self.packedCount(data, ziplist: true))
                 try parseBlob(data, place, "list ziplist") { zl in
-                    try Ziplist.forEach(zl) { e, _ in emitListElement(e) }
+                    try Ziplist.forEachRef(zl) { e, _ in emitListElement(e) }
                 }
             }
             if emitted == 0 { throw emptyValue("list ziplist", at: at) }
@@ -942,7 +986,7 @@ public final class RDBReader {
             try withBlob("set listpack") { data, place in
                 sink?.begin(kind: .set, countHint: Self.packedCount(data, ziplist: false))
                 try parseBlob(data, place, "set listpack") { lp in
-                    try Listpack.forEach(lp) { e, off in
+                    try Listpack.forEachRef(lp) { e, off in
                         try e.withUnsafeBytes { m in
                             if !emitSetMember(m) { throw blobDuplicate("set member", m, at: off) }
                         }
@@ -968,21 +1012,21 @@ public final class RDBReader {
         case .hashZiplist, .hashListpack, .zsetZiplist, .zsetListpack:
             let isHash = type == .hashZiplist || type == .hashListpack
             let isZiplist = type == .hashZiplist || type == .zsetZiplist
-            let what = "\(isHash ? "hash" : "zset") \(isZiplist ? "ziplist" : "listpack")"
+            let what = isHash ? (isZiplist ? "hash ziplist" : "hash listpack") : (isZiplist ? "zset ziplist" : "zset listpack")
             try withBlob(what) { data, place in
                 sink?.begin(kind: isHash ? .hash : .zset, countHint: Self.packedCount(data, ziplist: isZiplist).map { $0 / 2 })
                 try parseBlob(data, place, what) { data in
-                    try forEachTuple(data, ziplist: isZiplist, arity: 2, what) { t, off in
+                    try forEachPair(data, ziplist: isZiplist, what) { first, second, off in
                         if isHash {
-                            try t[0].withUnsafeBytes { f in
+                            try first.withUnsafeBytes { f in
                                 if !emitHashField(f) { throw blobDuplicate("hash field", f, at: off) }
                             }
-                            t[1].withUnsafeBytes { emitHashValue($0, expireAtMs: nil) }
+                            second.withUnsafeBytes { emitHashValue($0, expireAtMs: nil) }
                         } else {
-                            try t[0].withUnsafeBytes { m in
+                            try first.withUnsafeBytes { m in
                                 if !emitZsetMember(m) { throw blobDuplicate("zset member", m, at: off) }
                             }
-                            emitZsetScore(try packedScore(t[1], off))
+                            emitZsetScore(try packedScore(second, off))
                         }
                     }
                 }
@@ -1057,16 +1101,46 @@ public final class RDBReader {
         }
     }
 
+    /// Walks a ziplist or listpack two elements at a time, each borrowed from the blob
+    /// (`forEachTuple` with arity 2, without the arrays).
+    func forEachPair(_ data: UnsafeRawBufferPointer, ziplist: Bool, _ what: String,
+                     _ body: (PackedRef, PackedRef, Int) throws -> Void) throws {
+        var first: PackedRef? = nil
+        var firstAt = 0
+        func each(_ e: PackedRef, _ off: Int) throws {
+            if let f = first {
+                first = nil
+                try body(f, e, firstAt)
+            } else {
+                first = e
+                firstAt = off
+            }
+        }
+        if ziplist {
+            try Ziplist.forEachRef(data, each)
+        } else {
+            try Listpack.forEachRef(data, each)
+        }
+        if first != nil {
+            throw BlobFormatError(offset: firstAt, reason: "\(what) element count is not a multiple of 2")
+        }
+    }
+
     func packedScore(_ e: PackedElement, _ off: Int) throws -> Double {
         switch e {
         case .int(let v):
             return Double(v)
         case .bytes(let s):
-            guard let d = parseDouble(s), !d.isNaN else {
-                throw BlobFormatError(offset: off, reason: "invalid zset score \"\(s.debugText)\"")
-            }
-            return d
+            return try s.withUnsafeBytes { try packedScore(PackedRef(bytes: $0), off) }
         }
+    }
+
+    func packedScore(_ e: PackedRef, _ off: Int) throws -> Double {
+        guard let s = e.bytes else { return Double(e.int) }
+        guard let d = parseDouble(s), !d.isNaN else {
+            throw BlobFormatError(offset: off, reason: "invalid zset score \"\(Bytes(s).debugText)\"")
+        }
+        return d
     }
 
     /// The legacy string double of ZSET type 3: 1 length byte (253 NaN, 254 +inf, 255 -inf),
@@ -1089,19 +1163,61 @@ public final class RDBReader {
 
     /// strtod over the whole of `s`; nil if any byte is left over or it is empty.
     func parseDouble(_ s: Bytes) -> Double? {
-        guard s.count > 0, s.count < 256 else { return nil }
-        return s.withUnsafeBytes { raw -> Double? in
-            var chars = [CChar](repeating: 0, count: raw.count + 1)
-            for i in 0..<raw.count { chars[i] = CChar(bitPattern: raw[i]) }
-            if raw[0] == 32 || (raw[0] >= 9 && raw[0] <= 13) { return nil }
-            return chars.withUnsafeMutableBufferPointer { p -> Double? in
-                var endPtr: UnsafeMutablePointer<CChar>? = nil
-                let d = strtod(p.baseAddress!, &endPtr)
-                guard let e = endPtr, e - p.baseAddress! == raw.count else { return nil }
-                return d
-            }
+        s.withUnsafeBytes { parseDouble($0) }
+    }
+
+    /// strtod over the whole of `raw` (copied to the stack with its terminating NUL), with
+    /// plain decimals taken first (`plainDecimal`, the same result).
+    func parseDouble(_ raw: UnsafeRawBufferPointer) -> Double? {
+        if let d = RDBReader.plainDecimal(raw) { return d }
+        let n = raw.count
+        guard n > 0, n < 256 else { return nil }
+        if raw[0] == 32 || (raw[0] >= 9 && raw[0] <= 13) { return nil }
+        return withUnsafeTemporaryAllocation(of: CChar.self, capacity: n + 1) { p -> Double? in
+            UnsafeMutableRawPointer(p.baseAddress!).copyMemory(from: raw.baseAddress!, byteCount: n)
+            p[n] = 0
+            var endPtr: UnsafeMutablePointer<CChar>? = nil
+            let d = strtod(p.baseAddress!, &endPtr)
+            guard let e = endPtr, e - p.baseAddress! == n else { return nil }
+            return d
         }
     }
+
+    /// Plain decimals ("1.5", "-20", "0.125"; no exponent, at most 15 digits) as strtod
+    /// reads them, without strtod: the digits make an integer below 2^53 and the divisor is a
+    /// power of ten up to 10^15, both exact doubles, so the one division is correctly rounded
+    /// like strtod's result (Clinger's fast path). nil for anything else (strtod decides).
+    static func plainDecimal(_ raw: UnsafeRawBufferPointer) -> Double? {
+        let n = raw.count
+        var i = 0
+        var negative = false
+        if n > 0 && (raw[0] == 43 || raw[0] == 45) {   // "+", "-"
+            negative = raw[0] == 45
+            i = 1
+        }
+        var mantissa: UInt64 = 0
+        var digits = 0, fractionDigits = 0
+        var seenPoint = false
+        while i < n {
+            let c = raw[i]
+            if c >= 48 && c <= 57 {
+                digits += 1
+                if digits > 15 { return nil }
+                mantissa = mantissa &* 10 &+ UInt64(c &- 48)
+                if seenPoint { fractionDigits += 1 }
+            } else if c == 46 && !seenPoint {   // "."
+                seenPoint = true
+            } else {
+                return nil
+            }
+            i += 1
+        }
+        guard digits > 0 else { return nil }
+        let v = Double(mantissa) / powersOfTen[fractionDigits]
+        return negative ? -v : v
+    }
+
+    static let powersOfTen: [Double] = [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15]
 
     // MARK: lists
 
@@ -1124,14 +1240,14 @@ public final class RDBReader {
             }
             let what = v2 ? "quicklist listpack node" : "quicklist ziplist node"
             try parseBlob(data, place, what) { data in
-                func each(_ e: PackedElement, _ off: Int) {
-                    self.emitListElement(e)
+                func each(_ e: PackedRef, _ off: Int) {
+                    e.withUnsafeBytes { self.emitListElement($0) }
                     self.elementCount += 1
                 }
                 if v2 {
-                    try Listpack.forEach(data, each)
+                    try Listpack.forEachRef(data, each)
                 } else {
-                    try Ziplist.forEach(data, each)
+                    try Ziplist.forEachRef(data, each)
                 }
             }
         }

@@ -17,22 +17,27 @@
 // and its value are two calls because the reader looks for a duplicate field before it reads
 // the value. When the reader throws part-way, whatever the sink built is to be thrown away.
 // Streams are not read this way (`readValue(into:)` returns false and reads nothing).
+//
+// A class to subclass rather than a protocol: the reader holds the sink unretained and calls
+// it as a guaranteed reference (a protocol existential was retained and released around every
+// element). The methods here do nothing and accept every element.
+open class RDBValueSink {
+    public init() {}
 
-public protocol RDBValueSink: AnyObject {
     /// A new value starts. `countHint` is the element count the encoding declares up front
     /// (plain encodings, listpacks, intsets), or nil. It comes from the file: use it to size
     /// small things, never to allocate without a cap.
-    func begin(kind: RDBValueKind, countHint: Int?)
-    /// A whole string value.
-    func string(_ value: Bytes)
-    func listElement(_ element: UnsafeRawBufferPointer)
+    open func begin(kind: RDBValueKind, countHint: Int?) {}
+    /// A whole string value (borrowed, like the elements).
+    open func string(_ value: UnsafeRawBufferPointer) {}
+    open func listElement(_ element: UnsafeRawBufferPointer) {}
     /// Returns false when the set already has this member.
-    func setMember(_ member: UnsafeRawBufferPointer) -> Bool
+    open func setMember(_ member: UnsafeRawBufferPointer) -> Bool { true }
     /// Returns false when the hash already has this field; otherwise `hashValue` follows.
-    func hashField(_ field: UnsafeRawBufferPointer) -> Bool
-    func hashValue(_ value: UnsafeRawBufferPointer, expireAtMs: Int64?)
+    open func hashField(_ field: UnsafeRawBufferPointer) -> Bool { true }
+    open func hashValue(_ value: UnsafeRawBufferPointer, expireAtMs: Int64?) {}
     /// Returns false when the sorted set already has this member; otherwise `zsetScore`
     /// follows (never NaN).
-    func zsetMember(_ member: UnsafeRawBufferPointer) -> Bool
-    func zsetScore(_ score: Double)
+    open func zsetMember(_ member: UnsafeRawBufferPointer) -> Bool { true }
+    open func zsetScore(_ score: Double) {}
 }

@@ -25,6 +25,13 @@ public enum Ziplist {
     /// calls `body` with each element and its blob offset.
     public static func forEach(_ zl: UnsafeRawBufferPointer,
                                _ body: (PackedElement, Int) throws -> Void) throws {
+        try forEachRef(zl) { e, off in try body(e.element, off) }
+    }
+
+    /// `forEach` with each element borrowed from the blob instead of copied (same checks, same
+    /// order of calls and errors).
+    public static func forEachRef(_ zl: UnsafeRawBufferPointer,
+                                  _ body: (PackedRef, Int) throws -> Void) throws {
         let size = zl.count
         guard size >= headerSize + 1 else {
             throw BlobFormatError(offset: 0, reason: "ziplist of \(size) bytes is shorter than its header")
@@ -67,7 +74,7 @@ public enum Ziplist {
                 throw BlobFormatError(offset: start, reason: "ziplist entry has no encoding byte")
             }
             let enc = zl[p]
-            var element: PackedElement? = nil
+            var immediate: Int64? = nil
             var dataLen = 0
             var headerLen = 1
             switch enc >> 6 {
@@ -92,7 +99,7 @@ public enum Ziplist {
                 case 0xE0: dataLen = 8
                 case 0xF0: dataLen = 3
                 case 0xFE: dataLen = 1
-                case 0xF1...0xFD: element = .int(Int64(enc & 0x0F) - 1)
+                case 0xF1...0xFD: immediate = Int64(enc & 0x0F) - 1
                 default:
                     throw BlobFormatError(offset: p, reason: "invalid ziplist entry encoding 0x" + hexByte(enc))
                 }
@@ -101,24 +108,25 @@ public enum Ziplist {
                 throw BlobFormatError(offset: start, reason: "ziplist entry of \(dataLen) bytes runs past the end")
             }
             let data = p + headerLen
-            if element == nil {
-                if enc >> 6 != 3 {
-                    element = .bytes(Bytes(UnsafeRawBufferPointer(rebasing: zl[data..<(data + dataLen)])))
-                } else {
-                    let raw = loadLE(zl, data, dataLen)
-                    switch dataLen {
-                    case 1: element = .int(Int64(Int8(truncatingIfNeeded: raw)))
-                    case 2: element = .int(Int64(Int16(truncatingIfNeeded: raw)))
-                    case 3: element = .int(raw >= 1 << 23 ? Int64(raw) - (1 << 24) : Int64(raw))
-                    case 4: element = .int(Int64(Int32(truncatingIfNeeded: raw)))
-                    default: element = .int(Int64(bitPattern: raw))
-                    }
+            let element: PackedRef
+            if let v = immediate {
+                element = PackedRef(int: v)
+            } else if enc >> 6 != 3 {
+                element = PackedRef(bytes: UnsafeRawBufferPointer(rebasing: zl[data..<(data + dataLen)]))
+            } else {
+                let raw = loadLE(zl, data, dataLen)
+                switch dataLen {
+                case 1: element = PackedRef(int: Int64(Int8(truncatingIfNeeded: raw)))
+                case 2: element = PackedRef(int: Int64(Int16(truncatingIfNeeded: raw)))
+                case 3: element = PackedRef(int: raw >= 1 << 23 ? Int64(raw) - (1 << 24) : Int64(raw))
+                case 4: element = PackedRef(int: Int64(Int32(truncatingIfNeeded: raw)))
+                default: element = PackedRef(int: Int64(bitPattern: raw))
                 }
             }
             p = data + dataLen
             prevSize = p - start
             lastEntry = start
-            try body(element!, start)
+            try body(element, start)
             count += 1
         }
         if lastEntry >= 0 && tail != lastEntry {

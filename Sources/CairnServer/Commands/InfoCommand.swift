@@ -119,11 +119,12 @@ extension Server {
                     "lazyfreed_objects:\(engine.stats.lazyfreedObjects)"]
         case "persistence":
             return ["# Persistence",
-                    "loading:0",
+                    "loading:\(persistence.isLoading ? 1 : 0)",
                     "async_loading:0"]
                 + persistence.infoLines()
                 + ["aof_enabled:0",
                     "aof_rewrite_in_progress:0"]
+                + persistence.loadingInfoLines()
         case "stats":
             return ["# Stats",
                     "total_connections_received:\(stats.totalConnectionsReceived)",

@@ -177,6 +177,7 @@ public final class ConfigRegistry {
         add(ConfigParameter("rdb-del-sync-files", .bool, "no"))
         add(ConfigParameter("rdb-version", .int(min: 10, max: 11, memory: false), "10"))
         add(ConfigParameter("rdb-key-save-delay", .int(min: Int64(Int32.min), max: Int64(Int32.max), memory: false), "0"))
+        add(ConfigParameter("key-load-delay", .int(min: Int64(Int32.min), max: Int64(Int32.max), memory: false), "0"))
     }
 
     public func parameter(_ name: String) -> ConfigParameter? { byName[name.lowercased()] }

@@ -18,6 +18,18 @@
 // Only one snapshot runs at a time: the key tables have one snapshot epoch each. SAVE and
 // the shutdown save run the same driver to completion on the loop, with the writer inline.
 //
+// The start-up load, as Redis's LOADING state:
+//
+//   Server.start ─▶ prepareStartupLoad (no client yet): open dbfilename, copy what the load
+//                   needs from the engine; `loading` set, the LOADING gate installed
+//                ─▶ listeners bound: clients connect, and every command without the `loading`
+//                   flag (PING included) gets -LOADING; INFO shows loading:1 and progress
+//                ─▶ runStartupLoad on the calling thread (SnapshotLoader's own threads under
+//                   it), the engine loop untouched and answering
+//                ─▶ on the loop: the databases swapped in, `loading` cleared, gate removed
+//   SHUTDOWN or SIGTERM meanwhile: the load is cancelled and the server exits WITHOUT saving
+//   (a partial dataset never overwrites dump.rdb); a damaged file stops the server as before.
+//
 // Policy copied from Redis (rdb.c, server.c): a save point fires when at least `changes`
 // writes happened and more than `seconds` passed since the last successful save, and after a
 // failed background save not again for 5 seconds; a failed SAVE does not change the
@@ -62,6 +74,17 @@ public final class RDBPersistence {
     /// Wakes the loop for the next slice without a timer (SliceDoorbell.swift).
     private let doorbell: SliceDoorbell
 
+    /// The start-up load while it runs (Redis's server.loading); touched on the loop only.
+    struct Loading {
+        let monitor: SnapshotLoadMonitor
+        /// Unix seconds (loading_start_time).
+        let startTime: Int64
+        /// The file's size (loading_total_bytes).
+        let totalBytes: Int
+    }
+    public var isLoading: Bool { loading != nil }
+    private(set) var loading: Loading?
+
     // Knobs for tests (the server leaves them alone).
     /// The syscall seam the files go through.
     var sys: Sys = .shared
@@ -75,6 +98,8 @@ public final class RDBPersistence {
     /// Seconds to wait after a failed background save before a save point retries
     /// (CONFIG_BGSAVE_RETRY_DELAY).
     static let retryDelaySeconds: Int64 = 5
+
+    static let loadingError = "LOADING Redis is loading the dataset in memory"
 
     static let misconf = "MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. Commands that may modify the data set are disabled, because this instance is configured to report errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check the Redis logs for details about the RDB error."
 
@@ -134,8 +159,20 @@ public final class RDBPersistence {
         }
     }
 
-    /// Installs or removes the MISCONF gate (Redis's writeCommandsDeniedByDiskError).
+    /// Installs or removes the command gate: -LOADING while the start-up load runs (every
+    /// command without the `loading` flag, as Redis's processCommand refuses them), else the
+    /// MISCONF gate (Redis's writeCommandsDeniedByDiskError).
     func updateWriteGate() {
+        if loading != nil {
+            engine.commandGate = { client, spec in
+                if !spec.flags.contains(.loading) { return RDBPersistence.loadingError }
+                if spec.name == "exec" && client.multiQueue.contains(where: { !$0.spec.flags.contains(.loading) }) {
+                    return RDBPersistence.loadingError
+                }
+                return nil
+            }
+            return
+        }
         let deny = config.bool("stop-writes-on-bgsave-error") && !savePoints.isEmpty && !lastBgsaveOK
         guard deny else {
             engine.commandGate = nil
@@ -322,6 +359,13 @@ public final class RDBPersistence {
     /// SHUTDOWN / SIGTERM: stop a background save, then save if asked (SAVE) or if save points
     /// are set (unless NOSAVE). Returns an error text to refuse the shutdown.
     func prepareForShutdown(save: Bool?, force: Bool) -> String? {
+        if let l = loading {
+            // Redis forces NOSAVE during a load: what is in memory is part of the file at best.
+            // The load stops at its next batch; the server exits without touching dump.rdb.
+            logger.warning("Shutdown during the start-up load: the load is stopped, nothing is saved.")
+            l.monitor.cancel()
+            return nil
+        }
         if job != nil {
             logger.warning("There is a child saving an .rdb. Killing it!")
             abandonBackgroundSave()
@@ -335,8 +379,9 @@ public final class RDBPersistence {
 
     // MARK: loading
 
-    /// Start-up: loads dbfilename from `dir` if it exists. A damaged file stops start-up with
-    /// the file, the offset, the key and the reason; nothing is half-loaded.
+    /// Loads dbfilename from `dir` if it exists, on the calling thread (the loop, in tests),
+    /// and swaps it in. A damaged file throws with the file, the offset, the key and the
+    /// reason; nothing is half-loaded.
     func loadAtStartup() throws {
         // With appendonly yes the AOF is the source of truth (Redis's loadDataFromDisk).
         guard !config.bool("appendonly") else { return }
@@ -344,8 +389,65 @@ public final class RDBPersistence {
         engine.replaceDatabases(result.databases)
     }
 
-    /// Reads dbfilename into side databases; nil when there is no file.
-    func loadFile(logDetails: Bool) throws -> SnapshotLoadResult? {
+    /// A start-up load prepared before the listeners exist.
+    struct StartupLoad {
+        let file: OpenSnapshot
+        let target: SnapshotLoadTarget
+        let options: SnapshotLoadOptions
+        let monitor: SnapshotLoadMonitor
+    }
+
+    /// Start-up, before any client: opens dbfilename (nil when there is none, or appendonly
+    /// is on), copies from the engine what the load needs, and enters the loading state.
+    /// Runs where the engine may be touched (no listener yet, or on the loop).
+    func prepareStartupLoad() throws -> StartupLoad? {
+        guard !config.bool("appendonly"), let file = try openSnapshot() else { return nil }
+        let monitor = SnapshotLoadMonitor()
+        var options = SnapshotLoadOptions(dropExpired: true, nowMs: Engine.wallClockMs(), monitor: monitor)
+        options.keyLoadDelayMicros = Int(config.int("key-load-delay"))
+        loading = Loading(monitor: monitor, startTime: Engine.wallClockMs() / 1000, totalBytes: file.size)
+        lastLoadKeysLoaded = 0
+        lastLoadKeysExpired = 0
+        updateWriteGate()
+        return StartupLoad(file: file, target: SnapshotLoadTarget(engine), options: options, monitor: monitor)
+    }
+
+    /// Start-up, after the listeners: runs the load on the calling thread (never the loop,
+    /// which keeps answering -LOADING) and swaps the databases in on the loop. Returns false
+    /// when SHUTDOWN or SIGTERM stopped the load (the server is exiting; nothing was changed).
+    func runStartupLoad(_ load: StartupLoad) throws -> Bool {
+        defer { load.file.close() }
+        let result: SnapshotLoadResult
+        do {
+            result = try readSnapshot(load.file, target: load.target, options: load.options, logDetails: true)
+        } catch is SnapshotLoadCancelled {
+            logger.warning("The start-up load was stopped before its end.")
+            return false
+        }
+        return try server.loop.submit { () -> Bool in
+            // A SHUTDOWN after the last batch found the load done but not in place: the
+            // server is exiting (without saving: it saw `loading`), so nothing is swapped in.
+            guard !load.monitor.isCancelled else { return false }
+            self.engine.replaceDatabases(result.databases)
+            self.lastLoadKeysLoaded = result.keysLoaded
+            self.lastLoadKeysExpired = result.keysExpired
+            self.loading = nil
+            self.updateWriteGate()
+            return true
+        }.wait()
+    }
+
+    /// dbfilename, open for reading.
+    struct OpenSnapshot {
+        let fd: Int32
+        let path: String
+        let size: Int
+        let sys: Sys
+        func close() { try? sys.close(fd) }
+    }
+
+    /// Opens dbfilename; nil when there is no file.
+    private func openSnapshot() throws -> OpenSnapshot? {
         let path = filePath
         let fd: Int32
         do {
@@ -353,16 +455,36 @@ public final class RDBPersistence {
         } catch let e as SysError where e.errno == ENOENT {
             return nil
         }
-        let sys = self.sys
-        defer { try? sys.close(fd) }
+        var st = stat()
+        let size = fstat(fd, &st) == 0 ? Int(st.st_size) : 0
+        return OpenSnapshot(fd: fd, path: path, size: size, sys: sys)
+    }
+
+    /// Reads dbfilename into side databases; nil when there is no file.
+    func loadFile(logDetails: Bool) throws -> SnapshotLoadResult? {
+        guard let file = try openSnapshot() else { return nil }
+        defer { file.close() }
+        let result = try readSnapshot(file, target: SnapshotLoadTarget(engine),
+                              options: SnapshotLoadOptions(dropExpired: true, nowMs: Engine.wallClockMs()), logDetails: logDetails)
+        lastLoadKeysLoaded = result.keysLoaded
+        lastLoadKeysExpired = result.keysExpired
+        return result
+    }
+
+    /// Loads an open snapshot (any thread: touches neither the engine nor this object's
+    /// state) and logs as Redis does.
+    private func readSnapshot(_ file: OpenSnapshot, target: SnapshotLoadTarget, options: SnapshotLoadOptions,
+                      logDetails: Bool) throws -> SnapshotLoadResult {
         let start = Engine.monotonicMicros()
+        let sys = file.sys, fd = file.fd, path = file.path
         let input = SnapshotInput(read: { try sys.read(fd, into: $0, path: path) })
         let result: SnapshotLoadResult
         do {
-            result = try SnapshotLoader.load(input, engine: engine,
-                                             options: SnapshotLoadOptions(dropExpired: true, nowMs: Engine.wallClockMs()))
+            result = try SnapshotLoader.load(input, target: target, options: options)
         } catch let e as SnapshotLoadError {
             throw PersistenceLoadError(path: absolutePath(path), detail: e.description)
+        } catch let e as SnapshotLoadCancelled {
+            throw e
         } catch {
             throw PersistenceLoadError(path: absolutePath(path), detail: "\(error)")
         }
@@ -377,8 +499,6 @@ public final class RDBPersistence {
                 logger.notice("RDB memory usage when created \(fixed(Double(mem) / 1024 / 1024, 2)) Mb")
             }
         }
-        lastLoadKeysLoaded = result.keysLoaded
-        lastLoadKeysExpired = result.keysExpired
         logger.notice("Done loading RDB, keys loaded: \(result.keysLoaded), keys expired: \(result.keysExpired).")
         if logDetails {
             logger.notice("DB loaded from disk: \(fixed(Double(Engine.monotonicMicros() - start) / 1e6, 3)) seconds")
@@ -398,6 +518,12 @@ public final class RDBPersistence {
         var save = true
         for a in c.argv.dropFirst(2) {
             if a.isKeyword("nosave") { save = false } else { c.syntaxError(); return }
+        }
+        if loading != nil {
+            // The start-up load would replace whatever this loads, and saving first would
+            // overwrite the file being loaded with a partial dataset.
+            c.error(RDBPersistence.loadingError)
+            return
         }
         if job != nil { abandonBackgroundSave() }
         if save && !saveForeground() {
@@ -437,8 +563,30 @@ public final class RDBPersistence {
                 "rdb_current_bgsave_time_sec:\(job.map { (now - $0.startMs) / 1000 } ?? -1)",
                 "rdb_saves:\(saves)",
                 "rdb_last_bgsave_early_serialized_bytes:\(lastEarlyBytes)",
-                "rdb_last_load_keys_expired:\(lastLoadKeysExpired)",
-                "rdb_last_load_keys_loaded:\(lastLoadKeysLoaded)"]
+                "rdb_last_load_keys_expired:\(loading?.monitor.progress.keysExpired ?? lastLoadKeysExpired)",
+                "rdb_last_load_keys_loaded:\(loading?.monitor.progress.keysLoaded ?? lastLoadKeysLoaded)"]
+    }
+
+    /// The loading_* lines Redis adds at the end of INFO persistence while it loads: file
+    /// bytes read of the file's size, the `used-mem` its header declares, and a linear ETA.
+    func loadingInfoLines() -> [String] {
+        guard let l = loading else { return [] }
+        let p = l.monitor.progress
+        var perc = 0.0
+        var remaining = 1
+        if l.totalBytes > 0 {
+            perc = Double(p.fileBytesRead) / Double(l.totalBytes) * 100
+            remaining = l.totalBytes - p.fileBytesRead
+        }
+        let elapsed = Engine.wallClockMs() / 1000 - l.startTime
+        // Redis's figure: a fake 1 second until a second has passed.
+        let eta = elapsed == 0 ? 1 : elapsed * Int64(remaining) / Int64(p.fileBytesRead + 1)
+        return ["loading_start_time:\(l.startTime)",
+                "loading_total_bytes:\(l.totalBytes)",
+                "loading_rdb_used_mem:\(p.rdbUsedMem)",
+                "loading_loaded_bytes:\(p.fileBytesRead)",
+                "loading_loaded_perc:\(fixed(perc, 2))",
+                "loading_eta_seconds:\(eta)"]
     }
 }
 
