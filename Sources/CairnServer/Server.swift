@@ -99,6 +99,9 @@ public final class Server {
         var engineConfig = EngineConfig()
         engineConfig.databases = Int(config.int("databases"))
         self.engine = Engine(config: engineConfig)
+        // No replica or AOF reads the log yet: count offsets, keep no backlog (as Redis has none
+        // until a replica attaches).
+        engine.log.deactivateBacklog()
         self.group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         self.logger = Logger(label: "cairn")
         self.startTimeMs = Engine.wallClockMs()

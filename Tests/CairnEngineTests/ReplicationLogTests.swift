@@ -376,4 +376,37 @@ final class ReplicationLogTests: XCTestCase {
         XCTAssertEqual(log.backlog.bytes(from: log.offset - Int64(record("DEL", "k1").utf8.count)),
                        Array(record("DEL", "k1").utf8))
     }
+
+    func testInactiveBacklogCountsTheSameOffsetsWithoutStoringBytes() {
+        // The same records into a log that keeps them and one that only counts them: equal
+        // offsets after every record; the counting one stores nothing.
+        let kept = ReplicationLog(replicationID: String(repeating: "a", count: 40))
+        let counted = ReplicationLog(replicationID: String(repeating: "a", count: 40), backlogActive: false)
+        var rng = SystemRandomNumberGenerator()
+        for i in 0..<500 {
+            var argv = [Bytes("SET")]
+            for _ in 0..<Int(rng.next() % 5) {
+                let n = [0, 1, 9, 10, 99, 100, 1000, 12345][Int(rng.next() % 8)]
+                argv.append(Bytes([UInt8](repeating: UInt8(i % 256), count: n)))
+            }
+            let db = Int(rng.next() % 3) * 5
+            kept.append(db: db, argv)
+            counted.append(db: db, argv)
+            XCTAssertEqual(counted.offset, kept.offset)
+        }
+        XCTAssertEqual(counted.backlog.count, 0)
+        XCTAssertGreaterThan(kept.backlog.count, 0)
+        // Activating starts the backlog at the current offset, with a SELECT only when the next
+        // record's database differs from the last one selected.
+        counted.activateBacklog()
+        XCTAssertTrue(counted.backlogActive)
+        XCTAssertEqual(counted.backlog.firstOffset, counted.offset)
+        counted.forgetSelectedDB()
+        counted.append(db: 2, [Bytes("DEL"), Bytes("k")])
+        XCTAssertEqual(counted.backlog.bytes(from: counted.backlog.firstOffset),
+                       Array("*2\r\n$6\r\nSELECT\r\n$1\r\n2\r\n*2\r\n$3\r\nDEL\r\n$1\r\nk\r\n".utf8))
+        counted.deactivateBacklog()
+        XCTAssertFalse(counted.backlogActive)
+        XCTAssertEqual(counted.backlog.count, 0)
+    }
 }

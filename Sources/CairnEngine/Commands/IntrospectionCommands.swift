@@ -308,9 +308,9 @@ extension CommandCall {
             ("peak.allocated", max(used, MemoryAccounting.peakAllocated)),
             ("total.allocated", used),
             ("startup.allocated", MemoryAccounting.startupAllocated),
-            ("replication.backlog", engine.log.backlog.capacity),
+            ("replication.backlog", engine.log.backlogActive ? engine.log.backlog.capacity : 0),
         ]
-        var overhead = engine.log.backlog.capacity + MemoryAccounting.startupAllocated
+        var overhead = (engine.log.backlogActive ? engine.log.backlog.capacity : 0) + MemoryAccounting.startupAllocated
         var keys = 0
         for db in engine.databases where db.count > 0 {
             let main = db.keys.bucketCount * 8

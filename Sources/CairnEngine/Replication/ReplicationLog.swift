@@ -21,13 +21,33 @@ public final class ReplicationLog {
     public private(set) var selectedDB = -1
 
     public private(set) var backlog: BacklogRing
+    /// Whether records are kept in the backlog. Redis creates its backlog when the first
+    /// replica attaches; until something can read the bytes (a replica, or the AOF through
+    /// `keepsPending`), the server only counts them: the offset advances by each record's
+    /// encoded length, nothing is encoded or stored.
+    public private(set) var backlogActive: Bool
     /// Bytes appended since the last `takePending()` (the AOF's per-tick batch).
     private var pending: [UInt8] = []
     public var keepsPending = false
 
-    public init(backlogBytesMax: Int = 1024 * 1024, replicationID: String? = nil) {
+    public init(backlogBytesMax: Int = 1024 * 1024, replicationID: String? = nil, backlogActive: Bool = true) {
         self.replicationID = replicationID ?? ReplicationLog.newReplicationID()
         self.backlog = BacklogRing(capacity: backlogBytesMax, startOffset: 0)
+        self.backlogActive = backlogActive
+    }
+
+    /// Starts keeping records from the current offset on (a replica attached).
+    public func activateBacklog() {
+        guard !backlogActive else { return }
+        backlog = BacklogRing(capacity: backlog.capacity, startOffset: offset)
+        backlogActive = true
+    }
+
+    /// Stops keeping records and frees the backlog (no reader left).
+    public func deactivateBacklog() {
+        guard backlogActive else { return }
+        backlog = BacklogRing(capacity: backlog.capacity, startOffset: offset)
+        backlogActive = false
     }
 
     public static func newReplicationID() -> String {
@@ -54,6 +74,10 @@ public final class ReplicationLog {
     }
 
     private func appendEncoded(_ argv: [Bytes]) {
+        guard backlogActive || keepsPending else {
+            offset += Int64(encodedCommandLength(argv))
+            return
+        }
         scratch.removeAll(keepingCapacity: true)
         encodeCommand(argv, into: &scratch)
         scratch.withUnsafeBytes { bytes in
@@ -72,6 +96,18 @@ public final class ReplicationLog {
 
     /// Forces the next record to start with SELECT (a new consumer attached mid-stream).
     public func forgetSelectedDB() { selectedDB = -1 }
+
+    /// Bytes of `argv` as a RESP multibulk: "*n\r\n", then "$len\r\n" + bytes + "\r\n" each.
+    func encodedCommandLength(_ argv: [Bytes]) -> Int {
+        @inline(__always) func digits(_ n: Int) -> Int {
+            var d = 1, v = n
+            while v >= 10 { v /= 10; d += 1 }
+            return d
+        }
+        var total = 3 + digits(argv.count)
+        for a in argv { total += 5 + digits(a.count) + a.count }
+        return total
+    }
 
     public func resizeBacklog(_ bytes: Int) {
         backlog.resize(capacity: bytes)

@@ -91,7 +91,7 @@ extension Server {
             let rss = residentSetBytes()
             let peak = max(MemoryAccounting.peakAllocated, used)
             let startup = MemoryAccounting.startupAllocated
-            var overhead = startup + engine.log.backlog.capacity
+            var overhead = startup + (engine.log.backlogActive ? engine.log.backlog.capacity : 0)
             for db in engine.databases { overhead += db.keys.bucketCount * 8 + db.volatile.bucketCount * 8 }
             for h in handlers.values { overhead += h.session.reply.buffer.capacity + h.parser.bufferedBytes }
             let dataset = max(0, used - overhead)
@@ -156,7 +156,7 @@ extension Server {
                     "master_replid2:0000000000000000000000000000000000000000",
                     "master_repl_offset:\(log.offset)",
                     "second_repl_offset:-1",
-                    "repl_backlog_active:1",
+                    "repl_backlog_active:\(log.backlogActive ? 1 : 0)",
                     "repl_backlog_size:\(log.backlog.capacity)",
                     "repl_backlog_first_byte_offset:\(log.backlog.count > 0 ? log.backlog.firstOffset + 1 : 0)",
                     "repl_backlog_histlen:\(log.backlog.count)"]
