@@ -264,8 +264,8 @@ public struct SnapshotLoadOptions {
     public var dropExpired = true
     /// "Now" for `dropExpired`, in Unix milliseconds.
     public var nowMs: Int64
-    /// Decode on a second thread while the calling thread inserts (see the header comment);
-    /// false: both halves on the calling thread, batch after batch.
+    /// Read, parse, build and insert on four threads (see the header comment); false: all on
+    /// the calling thread, batch after batch.
     public var pipelined = true
     /// Progress out and cancellation in, for a load others watch (the start-up load).
     public var monitor: SnapshotLoadMonitor?
