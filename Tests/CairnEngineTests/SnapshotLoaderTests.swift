@@ -181,6 +181,52 @@ final class SnapshotLoaderTests: XCTestCase {
         assertSameAsReference(w.takeOutput(), "crafted")
     }
 
+    /// Values bigger than the parsing stage records in a batch (SnapshotElementRecorder's
+    /// flatBytesMax, 1 MiB): the part recorded is replayed into a builder on the parsing
+    /// thread, which takes the rest. Same values as the event path; batches cut by bytes.
+    func testValuesPastTheRecordingLimitLoadAsTheEventPathBuildsThem() {
+        let w = RDBWriter()
+        w.header()
+        w.selectDB(0)
+        let n = 45_000   // ~28 bytes each as recorded: 1.26 MB per collection
+        let member = { (i: Int) in Bytes("member-\(i)-" + String(repeating: "x", count: 6)) }
+        w.set(key: Bytes("big-set"), members: (0..<n).map(member), maxIntsetEntries: 0, maxListpackEntries: 0)
+        w.hash(key: Bytes("big-hash"), fields: (0..<n).map { (member($0), Bytes("\($0)")) }, expireAtMs: EngineHarness.startMs + 5000)
+        w.zset(key: Bytes("big-zset"), members: (0..<n).map { (member($0), Double($0) / 3) })
+        w.list(key: Bytes("big-list"), elements: (0..<n).map(member))
+        w.string(key: Bytes("big-string"), value: Bytes(String(repeating: "s", count: 1_500_000)))
+        for i in 0..<12 { w.string(key: Bytes("mid\(i)"), value: Bytes(String(repeating: "m", count: 200_000 + i))) }
+        w.string(key: Bytes("after"), value: Bytes("1"))
+        w.end()
+        assertSameAsReference(w.takeOutput(), "big values")
+    }
+
+    /// A member twice in a set, before and after the recording limit: refused at the same
+    /// element with the same error as the event path (recorded elements answer by their
+    /// index, the rest by the builder).
+    func testDuplicatesInBigSetsAreRefusedWhereTheEventPathRefusesThem() {
+        // (member repeated, where the repeat goes): while the first 16 are scanned, once the
+        // index is a table, and past the recording limit (~37,000 members).
+        for (dupOf, after) in [(3, 8), (10, 30), (59_990, 59_999)] {
+            let w = RDBWriter()
+            w.header()
+            w.selectDB(0)
+            w.string(key: Bytes("before"), value: Bytes("1"))
+            w.keyPrefix(type: .set, key: Bytes("dup-set"), expireAtMs: nil, idle: nil, freq: nil)
+            w.length(60_001)
+            for i in 0..<60_000 {
+                w.string(Bytes("member-\(i)-xxxxxx"))
+                if i == after { w.string(Bytes("member-\(dupOf)-xxxxxx")) }
+            }
+            w.end()
+            let bytes = w.takeOutput()
+            assertSameAsReference(bytes, "duplicate of member \(dupOf)")
+            let failure = load(bytes, pipelined: true).0
+            guard case .failed(let why) = failure else { return XCTFail("loaded with a duplicate") }
+            XCTAssertTrue(why.contains("duplicate set member \"member-\(dupOf)-xxxxxx\""), why)
+        }
+    }
+
     // MARK: damage
 
     /// Every truncation point and a byte flipped at each of many positions: the loader fails

@@ -3,20 +3,25 @@
 // in with `Engine.replaceDatabases` only when the whole file loaded: a snapshot is never
 // half-applied.
 //
-// A start-up load runs on three threads (`pipelined`, the default), each stage in file order:
+// A start-up load runs on four threads (`pipelined`, the default), each stage in file order:
 //
-//   prefetch thread   file ──▶ SnapshotInput: read 64 KiB, take the container off
+//   prefetch thread   file ──▶ SnapshotInput: read 64 KiB, take the container off, CRC64
 //                        │  chunks (a bounded queue; each is one decompressor step)
-//   calling thread       ▼  SnapshotDecoder: RDBReader ──readValue(into:)──▶
-//                           SnapshotValueBuilder (values straight from the file's elements,
-//                           no per-element event or lookup), expired keys dropped
-//                        │  batches of 512 (key, value, TTL) (a bounded queue)
-//   inserting thread     ▼  SnapshotInserter: KeyEntry, duplicate check, table inserts
+//   parsing thread       ▼  SnapshotDecoder: RDBReader ──readValue(into:)──▶
+//                           SnapshotElementRecorder: each key's elements flat in the batch's
+//                           arena, duplicates refused; expired keys dropped
+//                        │  batches of up to 512 keys (a bounded queue)
+//   calling thread       ▼  SnapshotBuildStage: elements replayed into SnapshotValueBuilder,
+//                           KeyEntries and TTL nodes made (every allocation of the load)
+//                        │  the same batches (a bounded queue)
+//   inserting thread     ▼  SnapshotInserter: one hash per key, duplicate check, links; the
+//                           emptied batch goes back to the parsing thread
 //
-// The decoding stage allocates most, so it stays on the calling thread (whose allocator arena
-// grows cheaply); the inserting stage makes the KeyEntries, so the memory the table's chains
-// walk is written by the thread that walks it. With `pipelined` false the decoding and
-// inserting stages alternate on the calling thread, batch by batch: same results, same errors.
+// The calling thread is the process's main thread at start-up: its allocator arena grows with
+// brk, 128 KiB at a time, where a new thread's arena grows by an mprotect call per page. So
+// the stage that allocates runs there, and the others allocate nothing after their first
+// batches (their buffers and batches are reused). With `pipelined` false the three stages
+// after the file alternate on the calling thread, batch by batch: same results, same errors.
 //
 // Load policy (Redis's rdbLoad):
 //   - a primary drops keys that have already expired (`dropExpired`); a replica or an AOF
@@ -25,9 +30,9 @@
 //     libraries and module data (Cairn has neither yet) stop the load;
 //   - every error names the byte offset in the RDB stream, the compressed offset when the
 //     file is compressed, the key being read and the reason. When stages fail on different
-//     threads, the error reported is the one first in the file (the inserting stage sees every
-//     batch decoded before the decoding stage's error; the decoding stage sees every chunk
-//     before the container's).
+//     threads, the error reported is the one first in the file (each stage sees every batch
+//     made before an error upstream, and passes that error on after them; the parsing stage
+//     sees every chunk before the container's error).
 // No I/O here: the server hands in a read function over its file (through the Sys seam).
 
 /// A snapshot's bytes as the RDB reader wants them: the container is detected from the first
@@ -259,8 +264,8 @@ public struct SnapshotLoadOptions {
     public var dropExpired = true
     /// "Now" for `dropExpired`, in Unix milliseconds.
     public var nowMs: Int64
-    /// Decode on a second thread while the calling thread inserts (see the header comment);
-    /// false: both halves on the calling thread, batch after batch.
+    /// Read, parse, build and insert on four threads (see the header comment); false: all on
+    /// the calling thread, batch after batch.
     public var pipelined = true
     /// Progress out and cancellation in, for a load others watch (the start-up load).
     public var monitor: SnapshotLoadMonitor?
@@ -380,8 +385,10 @@ public struct SnapshotLoadError: Error, CustomStringConvertible {
 public enum SnapshotLoader {
     /// Keys per batch handed from the decoding half to the inserting half.
     static let batchKeys = 512
-    /// Batches decoded ahead of the inserting half at most.
-    static let batchesAhead = 32
+    /// Batches a stage may run ahead of the next one at most.
+    static let batchesAhead = 16
+    /// A batch ends early once its arena holds this many bytes of keys and elements.
+    static let batchBytesMax = 2 << 20
 
     /// Loads a whole snapshot into new databases shaped like `engine`'s. Throws
     /// `SnapshotLoadError`; the engine is not touched either way (only its configuration is
@@ -403,16 +410,18 @@ public enum SnapshotLoader {
         // The container and the RDB header are read here, so a file that is not a snapshot at
         // all fails before any thread starts.
         try decoder.start()
+        let builder = SnapshotBuildStage(limits: target.limits)
         let inserter = SnapshotInserter(databases: (0..<target.databaseCount).map { Database(id: $0, seed: target.seed) },
                                         container: decoder.container, monitor: options.monitor)
         defer { input.stopPrefetching() }
         if options.pipelined {
             try input.startPrefetching()
-            try loadPipelined(decoder, inserter)
+            try loadPipelined(decoder, builder, inserter)
         } else {
             let batch = LoadBatch()
             while true {
                 let more = try decoder.decode(into: batch, maxKeys: batchKeys)
+                builder.build(batch)
                 try inserter.insert(batch)
                 if !more { break }
             }
@@ -423,44 +432,64 @@ public enum SnapshotLoader {
         return result
     }
 
-    /// The inserting half on its own thread, the decoding half here; a bounded queue of
-    /// batches between them. (This way round the decoding half, which allocates most, uses
-    /// the calling thread's allocator arena; a new thread's arena grows a page at a time.)
-    /// Whichever half fails first stops the other; the error reported is the first in file
-    /// order, since the inserting half sees every batch decoded before a decoding error. The
-    /// inserting thread has always ended when this returns.
-    private static func loadPipelined(_ decoder: SnapshotDecoder, _ inserter: SnapshotInserter) throws {
-        let queue = LoadQueue<LoadBatch>(capacity: batchesAhead)
-        // Emptied batches go back to the decoding half: their memory is reused, not touched
+    /// Parsing and inserting on threads of their own, building here; bounded queues of
+    /// batches between them (see the header comment). Whichever stage fails first stops the
+    /// others: an inserting failure cancels the building stage's queue, which cancels the
+    /// parsing stage's; an upstream failure reaches each stage after the batches made before
+    /// it. So the error thrown is the first in file order. Both threads have ended when this
+    /// returns.
+    private static func loadPipelined(_ decoder: SnapshotDecoder, _ builder: SnapshotBuildStage,
+                                      _ inserter: SnapshotInserter) throws {
+        let parsed = LoadQueue<LoadBatch>(capacity: batchesAhead)
+        let built = LoadQueue<LoadBatch>(capacity: batchesAhead)
+        // Emptied batches go back to the parsing stage: their memory is reused, not touched
         // anew for every batch.
         let emptied = LoadBatchPool()
         let insertFailure = LoadResultBox()
-        let thread = try LoadThread {
+        let parser = try LoadThread {
             do {
-                while let batch = try queue.take() {
-                    try inserter.insert(batch)
-                    emptied.put(batch)
+                var more = true
+                while more {
+                    let batch = emptied.take() ?? LoadBatch()
+                    more = try decoder.decode(into: batch, maxKeys: batchKeys)
+                    guard parsed.put(batch) else { return }   // a later stage failed
                 }
+                parsed.finish(nil)
             } catch {
-                insertFailure.error = error
-                queue.cancel()
+                parsed.finish(error)
             }
         }
-        var decodeFailure: Error?
+        let inserting: LoadThread
         do {
-            var more = true
-            while more {
-                let batch = emptied.take() ?? LoadBatch()
-                more = try decoder.decode(into: batch, maxKeys: batchKeys)
-                guard queue.put(batch) else { break }   // the inserting half failed
+            inserting = try LoadThread {
+                do {
+                    while let batch = try built.take() {
+                        try inserter.insert(batch)
+                        emptied.put(batch)
+                    }
+                } catch {
+                    insertFailure.error = error
+                    built.cancel()
+                }
             }
-            queue.finish(nil)
         } catch {
-            decodeFailure = error
-            queue.finish(error)
+            parsed.cancel()
+            parser.join()
+            throw error
         }
-        thread.join()
-        if let e = insertFailure.error ?? decodeFailure { throw e }
+        do {
+            while let batch = try parsed.take() {
+                builder.build(batch)
+                guard built.put(batch) else { break }   // the inserting stage failed
+            }
+            built.finish(nil)
+        } catch {
+            built.finish(error)   // the parsing stage's, after every batch it made
+        }
+        parsed.cancel()
+        parser.join()
+        inserting.join()
+        if let e = insertFailure.error { throw e }
     }
 }
 
@@ -475,6 +504,9 @@ final class LoadResultBox: @unchecked Sendable {
 /// reference on an object the other thread made).
 struct LoadItem {
     enum Kind: UInt8 {
+        /// A key parsed, its elements recorded in the batch's arena: the building stage makes
+        /// it a `.key`.
+        case record
         /// A key: `entry` (and `volatileNode` when it has a TTL) made whole, its bytes also in
         /// the batch's arena.
         case key
@@ -490,6 +522,14 @@ struct LoadItem {
     /// reads no entry before it links it).
     var keyAt = 0
     var keyCount = 0
+    /// `.record`: the value's kind, the count its encoding declared (-1: none), its elements
+    /// in the arena, its TTL and access clock.
+    var valueKind = RDBValueKind.string
+    var countHint = -1
+    var elementsAt = 0
+    var elementsEnd = 0
+    var expireAtMs = KeyEntry.noExpiry
+    var accessClock: UInt32 = 0
     /// `.key`: the key, its value, TTL and access clock.
     var entry: KeyEntry? = nil
     /// `.key` with a TTL: its node in the TTL table.
@@ -508,49 +548,27 @@ struct LoadItem {
     static func reserve(keys: Int, expires: Int) -> LoadItem { LoadItem(kind: .reserve, number: keys, expiresHint: expires) }
 }
 
-/// One batch: its items and the bytes of their keys, end to end. A class, handed between the
-/// threads by reference and reused.
+/// One batch: its items, and its arena with their keys and recorded elements. A class,
+/// handed between the threads by reference and reused.
 final class LoadBatch {
     var items: [LoadItem] = []
-    private(set) var arena: UnsafeMutableRawPointer
-    private(set) var arenaCount = 0
-    private var arenaCapacity: Int
+    var arena = ByteArena()
 
     init() {
         items.reserveCapacity(SnapshotLoader.batchKeys + 4)
-        arenaCapacity = 64 * 1024
-        arena = UnsafeMutableRawPointer.allocate(byteCount: arenaCapacity, alignment: 8)
     }
 
     deinit {
-        arena.deallocate()
-    }
-
-    /// Appends bytes to the arena; returns where they start.
-    func append(_ bytes: UnsafeRawBufferPointer) -> Int {
-        let at = arenaCount
-        if arenaCount + bytes.count > arenaCapacity {
-            let bigger = max(2 * arenaCapacity, arenaCount + bytes.count)
-            let grown = UnsafeMutableRawPointer.allocate(byteCount: bigger, alignment: 8)
-            grown.copyMemory(from: arena, byteCount: arenaCount)
-            arena.deallocate()
-            arena = grown
-            arenaCapacity = bigger
-        }
-        if let base = bytes.baseAddress, bytes.count > 0 {
-            (arena + arenaCount).copyMemory(from: base, byteCount: bytes.count)
-        }
-        arenaCount += bytes.count
-        return at
+        arena.free()
     }
 
     func bytes(at: Int, count: Int) -> UnsafeRawBufferPointer {
-        UnsafeRawBufferPointer(start: arena + at, count: count)
+        arena.bytes(at: at, count: count)
     }
 
     func removeAll() {
         items.removeAll(keepingCapacity: true)
-        arenaCount = 0
+        arena.truncate(to: 0)
     }
 }
 
@@ -588,8 +606,8 @@ final class LoadRefusal {
 
 // MARK: - decoding half
 
-/// File → KeyEntries: the container, the RDB reader, values built by SnapshotValueBuilder,
-/// expired keys dropped. Touches no Database and no Engine.
+/// File → batches of parsed keys: the container, the RDB reader, each key's elements
+/// recorded (SnapshotElementRecorder), expired keys dropped. Touches no Database and no Engine.
 final class SnapshotDecoder {
     let input: SnapshotInput
     let reader: RDBReader
@@ -597,7 +615,7 @@ final class SnapshotDecoder {
     let databaseCount: Int
     let options: SnapshotLoadOptions
     let lruClock: UInt32
-    let builder: SnapshotValueBuilder
+    let recorder: SnapshotElementRecorder
     /// Everything but the databases and keysLoaded (the inserting half's).
     var result = SnapshotLoadResult(databases: [])
     private var db = 0
@@ -610,7 +628,7 @@ final class SnapshotDecoder {
         self.databaseCount = databaseCount
         self.options = options
         self.lruClock = UInt32(truncatingIfNeeded: options.nowMs / 1000)
-        self.builder = SnapshotValueBuilder(limits: limits)
+        self.recorder = SnapshotElementRecorder(limits: limits)
     }
 
     var container: CompressionFormat { input.format ?? .none }
@@ -656,14 +674,18 @@ final class SnapshotDecoder {
             if m.isCancelled { throw SnapshotLoadCancelled() }
             m.setExpired(result.keysExpired)
         }
+        // The batch's arena is the recorder's while the batch is filled.
+        swap(&recorder.arena, &batch.arena)
+        defer { swap(&recorder.arena, &batch.arena) }
         return try located {
             var keys = 0
-            while keys < maxKeys {
+            while keys < maxKeys && recorder.arena.count < SnapshotLoader.batchBytesMax {
                 let recordStart = reader.offset
                 guard let event = try reader.next() else { break }
                 switch event {
-                case .keyBegin(let key, _, _, let expireAt, let idle, _):
-                    if try decodeKey(key, expireAt: expireAt, idle: idle, event: event, offset: recordStart, into: batch) {
+                case .keyBegin:
+                    if try decodeKey(reader.key!, expireAt: reader.keyExpireAtMs, idle: reader.keyIdle, event: event,
+                                     offset: recordStart, into: batch) {
                         keys += 1
                     }
                     if options.keyLoadDelayMicros != 0 { try keyLoadDelay() }
@@ -714,11 +736,12 @@ final class SnapshotDecoder {
     /// One key, read right after its `.keyBegin`, into the batch; false when it has expired.
     private func decodeKey(_ key: Bytes, expireAt: Int64?, idle: UInt64?, event: RDBEvent, offset: Int,
                            into batch: LoadBatch) throws -> Bool {
+        let keyAt = key.withUnsafeBytes { recorder.arena.append($0) }
         var streamValue: Value? = nil
         var refusal: String? = nil
-        let built = try reader.readValue(into: builder)
-        if built {
-            refusal = builder.unsupported?.description
+        let recorded = try reader.readValue(into: recorder)
+        if recorded {
+            refusal = recorder.unsupported?.description
         } else {
             // Streams: the event path, and ValueCodec says whether the engine holds it.
             var assembler = RDBKeyAssembler()
@@ -736,30 +759,62 @@ final class SnapshotDecoder {
         }
         if options.dropExpired, let t = expireAt, t <= options.nowMs {
             result.keysExpired += 1
+            recorder.arena.truncate(to: keyAt)
             return false
         }
         var clock = lruClock
         if let idle {
             clock = UInt32(truncatingIfNeeded: max(0, Int64(lruClock) - Int64(clamping: idle)))
         }
-        let keyAt = key.withUnsafeBytes { batch.append($0) }
+        let expireAtMs = expireAt ?? KeyEntry.noExpiry
         if let refusal {
+            recorder.arena.truncate(to: keyAt + key.count)
             batch.items.append(LoadItem(kind: .refused, keyAt: keyAt, keyCount: key.count, offset: offset,
                                         refusal: LoadRefusal(reason: refusal)))
+        } else if recorded, recorder.direct == nil {
+            batch.items.append(LoadItem(kind: .record, keyAt: keyAt, keyCount: key.count, valueKind: recorder.kind,
+                                        countHint: recorder.countHint ?? -1, elementsAt: recorder.elementsAt,
+                                        elementsEnd: recorder.arena.count, expireAtMs: expireAtMs, accessClock: clock,
+                                        offset: offset))
         } else {
-            // Every allocation of the load happens on this thread: it is the process's main
-            // thread at start-up, whose allocator arena grows with brk, 128 KiB at a time; a
-            // thread's own arena grows by an mprotect call per page, which made entries made
-            // on the inserting thread cost more than the work they moved.
-            let expireAtMs = expireAt ?? KeyEntry.noExpiry
-            let entry = built ? builder.makeEntry(key: key, expireAtMs: expireAtMs, clock: clock)
-                              : KeyEntry.make(key: key, value: streamValue!, expireAtMs: expireAtMs, clock: clock)
-            // Built in the append, so the entry is moved into the batch, not copied.
+            // A stream, or a value too big to record: made here (rare; these allocate on this
+            // thread).
+            let entry = recorded ? recorder.direct!.makeEntry(key: key, expireAtMs: expireAtMs, clock: clock)
+                                 : KeyEntry.make(key: key, value: streamValue!, expireAtMs: expireAtMs, clock: clock)
             batch.items.append(LoadItem(kind: .key, keyAt: keyAt, keyCount: key.count, entry: entry,
                                         volatileNode: expireAtMs != KeyEntry.noExpiry ? VolatileNode(entry) : nil,
                                         offset: offset))
         }
         return true
+    }
+}
+
+// MARK: - building stage
+
+/// Recorded keys → KeyEntries (and TTL nodes), on the calling thread: every allocation of a
+/// pipelined load happens here (see the header comment).
+final class SnapshotBuildStage {
+    let builder: SnapshotValueBuilder
+
+    init(limits: CollectionLimits) {
+        builder = SnapshotValueBuilder(limits: limits)
+        builder.elementsAreDistinct = true
+    }
+
+    func build(_ batch: LoadBatch) {
+        let arena = batch.arena
+        batch.items.withUnsafeMutableBufferPointer { p in
+            for i in 0..<p.count where p[i].kind == .record {
+                builder.begin(kind: p[i].valueKind, countHint: p[i].countHint < 0 ? nil : p[i].countHint)
+                SnapshotElementRecorder.replay(arena.bytes(at: p[i].elementsAt, count: p[i].elementsEnd - p[i].elementsAt),
+                                               startingAt: p[i].elementsAt, in: arena, kind: p[i].valueKind, into: builder)
+                let entry = builder.makeEntry(key: arena.bytes(at: p[i].keyAt, count: p[i].keyCount),
+                                              expireAtMs: p[i].expireAtMs, clock: p[i].accessClock)
+                p[i].volatileNode = p[i].expireAtMs != KeyEntry.noExpiry ? VolatileNode(entry) : nil
+                p[i].entry = entry
+                p[i].kind = .key
+            }
+        }
     }
 }
 
@@ -791,6 +846,8 @@ final class SnapshotInserter {
             warm(p, batch, target)
             for i in 0..<p.count {
                 switch p[i].kind {
+                case .record:
+                    preconditionFailure("a recorded key reached the inserting stage unbuilt")
                 case .key:
                     guard target.addIfAbsent(p[i].entry.take()!, volatileNode: p[i].volatileNode.take(), hash: p[i].hash) else {
                         throw duplicate(Bytes(batch.bytes(at: p[i].keyAt, count: p[i].keyCount)), p[i].offset)
@@ -826,7 +883,7 @@ final class SnapshotInserter {
         let keysMask = keys.t0.mask, volatileMask = volatile.t0.mask
         buckets.removeAll(keepingCapacity: true)
         for i in 0..<items.count {
-            guard items[i].kind == .key else { continue }
+            guard items[i].kind == .key else { continue }   // (every .record is built by now)
             let h = keys.hash(batch.bytes(at: items[i].keyAt, count: items[i].keyCount))
             items[i].hash = h
             if prefetch {

@@ -55,6 +55,9 @@ final class SnapshotValueBuilder: RDBValueSink {
 
     /// Set when the value holds something the engine cannot (hash fields with a TTL).
     private(set) var unsupported: ValueCodec.UnsupportedValue?
+    /// The elements come from a SnapshotElementRecorder, which refused duplicates already:
+    /// members and fields are not looked for before they are added.
+    var elementsAreDistinct = false
 
     init(limits: CollectionLimits) {
         self.limits = limits
@@ -98,6 +101,10 @@ final class SnapshotValueBuilder: RDBValueSink {
     /// The finished key (call after the reader's readValue(into:) returned). A string that is
     /// a canonical integer is kept as one, as `Value.string(compacting:)` does.
     func makeEntry(key: Bytes, expireAtMs: Int64, clock: UInt32) -> KeyEntry {
+        key.withUnsafeBytes { makeEntry(key: $0, expireAtMs: expireAtMs, clock: clock) }
+    }
+
+    func makeEntry(key: UnsafeRawBufferPointer, expireAtMs: Int64, clock: UInt32) -> KeyEntry {
         guard kind == .string else {
             return KeyEntry.make(key: key, value: take(), expireAtMs: expireAtMs, clock: clock)
         }
@@ -105,12 +112,10 @@ final class SnapshotValueBuilder: RDBValueSink {
             return KeyEntry.make(key: key, value: .string(long), expireAtMs: expireAtMs, clock: clock)
         }
         let value = UnsafeRawBufferPointer(start: stringBytes, count: stringCount)
-        return key.withUnsafeBytes { k in
-            if value.count <= 20, let v = parseInt64(value) {
-                return KeyEntry.make(key: k, value: .int(v), expireAtMs: expireAtMs, clock: clock)
-            }
-            return KeyEntry.make(key: k, string: value, expireAtMs: expireAtMs, clock: clock)
+        if value.count <= 20, let v = parseInt64(value) {
+            return KeyEntry.make(key: key, value: .int(v), expireAtMs: expireAtMs, clock: clock)
         }
+        return KeyEntry.make(key: key, string: value, expireAtMs: expireAtMs, clock: clock)
     }
 
     /// The finished value (call after the reader's readValue(into:) returned).
@@ -171,7 +176,7 @@ final class SnapshotValueBuilder: RDBValueSink {
             set.table!.reserve(countHint)
         }
         if let t = set.table {
-            if t.find(member) != nil { return false }
+            if !elementsAreDistinct, t.find(member) != nil { return false }
             t.insert(MemberNode.allocate(size: SetValue.nodeSize, key: Bytes(member)))
             return true
         }
@@ -181,11 +186,11 @@ final class SnapshotValueBuilder: RDBValueSink {
     override func hashField(_ field: UnsafeRawBufferPointer) -> Bool {
         if hash == nil && field.count > limits.hashMaxListpackValue { hashToTable() }
         if let t = hash?.table {
-            if t.find(field) != nil { return false }
+            if !elementsAreDistinct && t.find(field) != nil { return false }
             pendingKey = Bytes(field)
             return true
         }
-        if packed.find(field, stride: 2) != nil { return false }
+        if !elementsAreDistinct && packed.find(field, stride: 2) != nil { return false }
         if packed.count == 0 { packed.reserveCapacity(bytes: min(countHint, 128) * 2 * 12) }
         fieldAt = packed.endOffset
         packed.append(field)
@@ -220,11 +225,11 @@ final class SnapshotValueBuilder: RDBValueSink {
         if zset == nil && member.count > limits.zsetMaxListpackValue { zsetToInserts() }
         if let z = zset {
             let m = Bytes(member)
-            if z.score(m) != nil { return false }
+            if !elementsAreDistinct && z.score(m) != nil { return false }
             pendingKey = m
             return true
         }
-        if packed.find(member, stride: 2) != nil { return false }
+        if !elementsAreDistinct && packed.find(member, stride: 2) != nil { return false }
         if packed.count == 0 { packed.reserveCapacity(bytes: min(countHint, 128) * (12 + 9)) }
         memberAt = packed.endOffset
         packed.append(member)

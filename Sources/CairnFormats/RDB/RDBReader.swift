@@ -177,6 +177,12 @@ public final class RDBReader {
 
     // The key being read.
     var currentKey: Bytes?
+    /// The key whose `.keyBegin` next() returned last, and its expiry and idle time: the same
+    /// as the event carries, for loaders that switch on the event without binding its payload
+    /// (copying the payload out of the event was a measurable share of a start-up load).
+    public var key: Bytes? { currentKey }
+    public private(set) var keyExpireAtMs: Int64?
+    public private(set) var keyIdle: UInt64?
     var currentType: RDBType = .string
     var valueStart = 0
     var elementCount: UInt64 = 0
@@ -703,6 +709,8 @@ public final class RDBReader {
         elementCount = 0
         if !seen.isEmpty { seen.removeAll(keepingCapacity: false) }
         let expire = nextExpireAtMs, idle = nextIdle, freq = nextFreq
+        keyExpireAtMs = expire
+        keyIdle = idle
         nextExpireAtMs = nil
         nextIdle = nil
         nextFreq = nil
