@@ -407,18 +407,12 @@ public final class HashTable<Node: HashNode> {
         if count == 0 { return nil }
         if rehashIndex >= 0 { rehashStep(1) }
         var head: Node?
-        if let t = t1, rehashIndex >= 0 {
-            let s0 = t0.buckets.count
-            let span = s0 - rehashIndex + t.buckets.count
-            repeat {
-                let r = Int.random(in: 0..<span, using: &rng)
-                head = r < s0 - rehashIndex ? t0.buckets[rehashIndex + r] : t.buckets[r - (s0 - rehashIndex)]
-            } while head == nil
-        } else {
-            repeat {
-                head = t0.buckets[Int.random(in: 0...t0.mask, using: &rng)]
-            } while head == nil
-        }
+        let rehashing = rehashIndex >= 0 && t1 != nil
+        repeat {
+            let b = randomBucket(t0Size: t0.buckets.count, rehashIndex: rehashing ? rehashIndex : 0,
+                                 t1Size: rehashing ? t1!.buckets.count : 0, using: &rng)
+            head = b.inT1 ? t1!.buckets[b.index] : t0.buckets[b.index]
+        } while head == nil
         var length = 0
         var n = head
         while let x = n { length += 1; n = x.chainNext }
@@ -434,37 +428,18 @@ public final class HashTable<Node: HashNode> {
     /// returns the next cursor (0 when the scan is complete).
     public func scan(_ cursor: UInt64, _ visit: (Node) -> Void) -> UInt64 {
         if count == 0 { return 0 }
-        var v = cursor
         func visitChain(_ head: Node?) {
             var n = head
             while let x = n { n = x.chainNext; visit(x) }
         }
-        if rehashIndex < 0 || t1 == nil {
-            let m0 = UInt64(t0.mask)
-            visitChain(t0.buckets[Int(v & m0)])
-            v |= ~m0
-            v = reverseBits(v); v &+= 1; v = reverseBits(v)
-            return v
+        guard rehashIndex >= 0, let t = t1 else {
+            return scanStepBuckets(cursor, smallMask: UInt64(t0.mask), largeMask: nil) { _, i in visitChain(t0.buckets[i]) }
         }
         let small: Table, large: Table
-        if t0.buckets.count <= t1!.buckets.count { small = t0; large = t1! } else { small = t1!; large = t0 }
-        let m0 = UInt64(small.mask), m1 = UInt64(large.mask)
-        visitChain(small.buckets[Int(v & m0)])
-        repeat {
-            visitChain(large.buckets[Int(v & m1)])
-            v |= ~m1
-            v = reverseBits(v); v &+= 1; v = reverseBits(v)
-        } while v & (m0 ^ m1) != 0
-        return v
-    }
-
-    @inline(__always)
-    private func reverseBits(_ x: UInt64) -> UInt64 {
-        var v = x
-        v = ((v >> 1) & 0x5555555555555555) | ((v & 0x5555555555555555) << 1)
-        v = ((v >> 2) & 0x3333333333333333) | ((v & 0x3333333333333333) << 2)
-        v = ((v >> 4) & 0x0F0F0F0F0F0F0F0F) | ((v & 0x0F0F0F0F0F0F0F0F) << 4)
-        return v.byteSwapped
+        if t0.buckets.count <= t.buckets.count { small = t0; large = t } else { small = t; large = t0 }
+        return scanStepBuckets(cursor, smallMask: UInt64(small.mask), largeMask: UInt64(large.mask)) { inLarge, i in
+            visitChain(inLarge ? large.buckets[i] : small.buckets[i])
+        }
     }
 
     // MARK: iteration
@@ -482,4 +457,47 @@ public final class HashTable<Node: HashNode> {
             }
         }
     }
+}
+
+// MARK: - bucket geometry shared by HashTable and MemberTable
+
+/// One step of Redis's reverse-binary SCAN over one table (`largeMask` nil) or the two tables
+/// of a rehash: calls `visit(inLarge, index)` for each bucket the cursor names (the small
+/// table's one, then the large table's expansions of it) and returns the next cursor, 0 at
+/// the end. Every element present for the whole scan is visited at least once across grows
+/// and shrinks.
+@inline(__always)
+func scanStepBuckets(_ cursor: UInt64, smallMask m0: UInt64, largeMask: UInt64?,
+                     _ visit: (_ inLarge: Bool, _ index: Int) -> Void) -> UInt64 {
+    var v = cursor
+    visit(false, Int(v & m0))
+    guard let m1 = largeMask else {
+        v |= ~m0
+        return reverseBits(reverseBits(v) &+ 1)
+    }
+    repeat {
+        visit(true, Int(v & m1))
+        v |= ~m1
+        v = reverseBits(reverseBits(v) &+ 1)
+    } while v & (m0 ^ m1) != 0
+    return v
+}
+
+/// A uniformly random bucket among the live ones: t0's from `rehashIndex` on (all of t0 when
+/// not rehashing, `rehashIndex` 0 and `t1Size` 0), then t1's. Returns (inT1, index).
+@inline(__always)
+func randomBucket<G: RandomNumberGenerator>(t0Size: Int, rehashIndex: Int, t1Size: Int,
+                                            using rng: inout G) -> (inT1: Bool, index: Int) {
+    let live0 = t0Size - rehashIndex
+    let r = Int.random(in: 0..<(live0 + t1Size), using: &rng)
+    return r < live0 ? (false, rehashIndex + r) : (true, r - live0)
+}
+
+@inline(__always)
+func reverseBits(_ x: UInt64) -> UInt64 {
+    var v = x
+    v = ((v >> 1) & 0x5555555555555555) | ((v & 0x5555555555555555) << 1)
+    v = ((v >> 2) & 0x3333333333333333) | ((v & 0x3333333333333333) << 2)
+    v = ((v >> 4) & 0x0F0F0F0F0F0F0F0F) | ((v & 0x0F0F0F0F0F0F0F0F) << 4)
+    return v.byteSwapped
 }

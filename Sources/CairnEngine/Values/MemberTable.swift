@@ -301,18 +301,12 @@ public final class MemberTable {
         if count == 0 { return nil }
         if rehashIndex >= 0 { rehashStep(1) }
         var head: MemberNode?
-        if let t = t1, rehashIndex >= 0 {
-            let s0 = t0.size
-            let span = s0 - rehashIndex + t.size
-            repeat {
-                let r = Int.random(in: 0..<span, using: &rng)
-                head = r < s0 - rehashIndex ? t0.buckets[rehashIndex + r] : t.buckets[r - (s0 - rehashIndex)]
-            } while head == nil
-        } else {
-            repeat {
-                head = t0.buckets[Int.random(in: 0...t0.mask, using: &rng)]
-            } while head == nil
-        }
+        let rehashing = rehashIndex >= 0 && t1 != nil
+        repeat {
+            let b = randomBucket(t0Size: t0.size, rehashIndex: rehashing ? rehashIndex : 0,
+                                 t1Size: rehashing ? t1!.size : 0, using: &rng)
+            head = b.inT1 ? t1!.buckets[b.index] : t0.buckets[b.index]
+        } while head == nil
         var length = 0
         var n = head
         while let x = n { length += 1; n = x.chainNext }
@@ -328,37 +322,18 @@ public final class MemberTable {
     /// returns the next cursor (0 when the scan is complete). `visit` must not change the table.
     public func scan(_ cursor: UInt64, _ visit: (MemberNode) -> Void) -> UInt64 {
         if count == 0 { return 0 }
-        var v = cursor
         func visitChain(_ head: MemberNode?) {
             var n = head
             while let x = n { n = x.chainNext; visit(x) }
         }
         guard rehashIndex >= 0, let t = t1 else {
-            let m0 = UInt64(t0.mask)
-            visitChain(t0.buckets[Int(v & m0)])
-            v |= ~m0
-            v = reverseBits(v); v &+= 1; v = reverseBits(v)
-            return v
+            return scanStepBuckets(cursor, smallMask: UInt64(t0.mask), largeMask: nil) { _, i in visitChain(t0.buckets[i]) }
         }
         let small: Table, large: Table
         if t0.size <= t.size { small = t0; large = t } else { small = t; large = t0 }
-        let m0 = UInt64(small.mask), m1 = UInt64(large.mask)
-        visitChain(small.buckets[Int(v & m0)])
-        repeat {
-            visitChain(large.buckets[Int(v & m1)])
-            v |= ~m1
-            v = reverseBits(v); v &+= 1; v = reverseBits(v)
-        } while v & (m0 ^ m1) != 0
-        return v
-    }
-
-    @inline(__always)
-    private func reverseBits(_ x: UInt64) -> UInt64 {
-        var v = x
-        v = ((v >> 1) & 0x5555555555555555) | ((v & 0x5555555555555555) << 1)
-        v = ((v >> 2) & 0x3333333333333333) | ((v & 0x3333333333333333) << 2)
-        v = ((v >> 4) & 0x0F0F0F0F0F0F0F0F) | ((v & 0x0F0F0F0F0F0F0F0F) << 4)
-        return v.byteSwapped
+        return scanStepBuckets(cursor, smallMask: UInt64(small.mask), largeMask: UInt64(large.mask)) { inLarge, i in
+            visitChain(inLarge ? large.buckets[i] : small.buckets[i])
+        }
     }
 
     // MARK: iteration
