@@ -1,15 +1,18 @@
-// SnapshotValueBuilder: builds one key's KeyEntry straight from the RDB reader's element calls
-// (RDBValueSink), for the start-up load.
+// SnapshotValueBuilder: builds one key's KeyEntry from its elements, element call by element
+// call (RDBValueSink), for the start-up load. The building stage replays into it what the
+// parsing stage recorded (SnapshotElementRecorder; duplicates are refused there already, so
+// `elementsAreDistinct` skips the lookups); a value too big to record gets the reader's
+// calls directly on the parsing thread, duplicate checks included.
 //
-// A string value is copied from the reader's buffer into the entry (through one reused
-// scratch buffer, since the entry is made after the reader returns): one allocation per key.
+// A string value is copied into the entry (through one reused scratch buffer, since the entry
+// is made after the value's last call): one allocation per key.
 //
 // It ends in exactly the value `ValueCodec.value(from:)` builds from the whole `RDBValue` by
 // inserting element after element (same encoding, same packed bytes, same members), only
 // without the intermediate arrays and per-element lookups:
 //
 //   hash   packed entries appended as they come; a field is looked for in the entries so
-//          far (that lookup is also the file's duplicate check); over a listpack limit the
+//          far (that lookup is the file's duplicate check, when asked); over a listpack limit the
 //          packed part becomes the table, as HashValue.set converts
 //   zset   while members come in (score, member) order, which is how every writer stores a
 //          packed zset, entries are appended; the first one out of order, a long member or

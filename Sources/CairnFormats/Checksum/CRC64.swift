@@ -12,9 +12,9 @@
 // stored after it as 8 little-endian bytes. A stored value of 0 means "not computed".
 //
 // Speed: slicing-by-16. Sixteen 256-entry tables let one step fold 16 input bytes with 16
-// independent table lookups instead of 16 dependent shift/lookup rounds: about 1.5× the
-// slicing-by-8 it replaced (which ran at ~1.5 GB/s on the dev machine and was 30% of the
-// start-up load's reading thread, where the checksum is computed).
+// independent table lookups instead of 16 dependent shift/lookup rounds: about 1.3× the
+// slicing-by-8 it replaced in the start-up load's profile (~1.5 GB/s then, 30% of the
+// reading thread, where the load computes the checksum).
 
 public enum CRC64 {
     /// The reflected form of the Jones polynomial.
