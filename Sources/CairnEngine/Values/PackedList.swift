@@ -64,11 +64,9 @@ public struct PackedList: ~Copyable {
 
     // MARK: reading
 
-    /// The payload range and the offset of the next entry for the entry at `offset`.
+    /// The LEB128 length prefix at `offset`, and the offset just after it.
     @inline(__always)
-    func entry(at offset: Int) -> (start: Int, length: Int, next: Int) {
-        precondition(offset >= 0 && offset < Int(used))
-        let p = base!
+    static func readLength(_ p: UnsafeMutableRawPointer, at offset: Int) -> (length: Int, next: Int) {
         var i = offset
         var length = 0
         var shift = 0
@@ -79,6 +77,14 @@ public struct PackedList: ~Copyable {
             if b < 0x80 { break }
             shift += 7
         }
+        return (length, i)
+    }
+
+    /// The payload range and the offset of the next entry for the entry at `offset`.
+    @inline(__always)
+    func entry(at offset: Int) -> (start: Int, length: Int, next: Int) {
+        precondition(offset >= 0 && offset < Int(used))
+        let (length, i) = PackedList.readLength(base!, at: offset)
         return (i, length, i + length)
     }
 
@@ -106,16 +112,7 @@ public struct PackedList: ~Copyable {
         var index = 0
         let end = Int(used)
         while offset < end {
-            var i = offset
-            var length = 0
-            var shift = 0
-            while true {
-                let b = p.load(fromByteOffset: i, as: UInt8.self)
-                i += 1
-                length |= Int(b & 0x7f) << shift
-                if b < 0x80 { break }
-                shift += 7
-            }
+            let (length, i) = PackedList.readLength(p, at: offset)
             if index % stride == 0 && length == needle.count
                 && (length == 0 || memcmp(p + i, needle.baseAddress!, length) == 0) {
                 return offset
