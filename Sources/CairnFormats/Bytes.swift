@@ -179,15 +179,6 @@ public struct Bytes: @unchecked Sendable {
         if case .large(let a) = storage { return a }
         return nil
     }
-
-    /// Bytes the storage holds on the heap beyond the 24 inline bytes (for MEMORY USAGE).
-    @inlinable
-    public var heapBytes: Int {
-        switch storage {
-        case .small: return 0
-        case .large(let a): return 32 + a.capacity
-        }
-    }
 }
 
 extension Bytes: Equatable {

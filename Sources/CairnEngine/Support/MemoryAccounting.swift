@@ -38,10 +38,6 @@ public enum MemoryAccounting {
         }
     }
 
-    public static func bytesBytes(_ b: Bytes) -> Int {
-        b.heapArray.map(arrayBytes) ?? 0
-    }
-
     /// Bytes one key costs: its entry (key and short value inside), a boxed value, its table
     /// slot(s).
     public static func entryBytes(_ e: KeyEntry) -> Int {

@@ -53,16 +53,4 @@ public enum Value {
         case .hash, .list, .set, .zset: return nil
         }
     }
-
-    /// Approximate bytes of memory the value occupies (MEMORY USAGE, INFO used_memory).
-    public var memoryBytes: Int {
-        switch self {
-        case .int: return 0
-        case .string(let b): return b.heapBytes
-        case .hash(let h): return h.memoryBytes
-        case .list(let l): return l.memoryBytes
-        case .set(let s): return s.memoryBytes
-        case .zset(let z): return z.memoryBytes
-        }
-    }
 }
