@@ -27,6 +27,8 @@ let package = Package(
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         // glibc's <malloc.h> (mallinfo2, malloc_usable_size) for memory accounting.
         .systemLibrary(name: "CMalloc"),
+        // malloc/free counting over glibc's allocator: used_memory in O(1) (see its header).
+        .target(name: "CAllocCounter"),
         .target(
             name: "CairnFormats",
             dependencies: ["CLZ4", "CZlib"],
@@ -34,7 +36,7 @@ let package = Package(
         ),
         .target(
             name: "CairnEngine",
-            dependencies: ["CairnFormats", "CMalloc"],
+            dependencies: ["CairnFormats", "CMalloc", "CAllocCounter"],
             swiftSettings: engineSettings
         ),
         .target(

@@ -443,7 +443,6 @@ public final class Server {
                 }
             }
         }
-        _ = MemoryAccounting.allocatedBytes()   // keeps the peak current
         if cronLoops % (max(1, Int(config.int("hz"))) * 5) == 0 {
             stats.clientRecentMaxInputBuffer = 0
             stats.clientRecentMaxOutputBuffer = 0
