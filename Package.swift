@@ -27,9 +27,11 @@ let package = Package(
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         // glibc's <malloc.h> (mallinfo2, malloc_usable_size) for memory accounting.
         .systemLibrary(name: "CMalloc"),
+        // CRC64 by carry-less multiplication (PCLMULQDQ), chosen at run time by CPUID.
+        .target(name: "CCRC64"),
         .target(
             name: "CairnFormats",
-            dependencies: ["CLZ4", "CZlib"],
+            dependencies: ["CLZ4", "CZlib", "CCRC64"],
             swiftSettings: engineSettings
         ),
         .target(
