@@ -233,4 +233,28 @@ final class CRC64SpeedTests: XCTestCase {
                      megabytes, tableGBs, CRC64.usesCarrylessMultiply ? "PCLMULQDQ folding" : "tables",
                      gbs, gbs / tableGBs))
     }
+
+    /// Short inputs, where the kernel's fixed cost (merging four blocks, the reduction) counts:
+    /// the basis of `CRC64.foldingMinimumBytes`.
+    func testShortInputTimesArePrinted() {
+        let data = randomBytes(4096, seed: 8)
+        let calls = 200_000
+        func nanosecondsPerCall(_ n: Int, _ body: (UInt64, UnsafeRawBufferPointer) -> UInt64) -> (UInt64, Double) {
+            var crc: UInt64 = 0
+            let start = DispatchTime.now().uptimeNanoseconds
+            data.withUnsafeBytes { all in
+                let piece = UnsafeRawBufferPointer(rebasing: all[0..<n])
+                for _ in 0..<calls { crc = body(crc, piece) }
+            }
+            return (crc, Double(DispatchTime.now().uptimeNanoseconds - start) / Double(calls))
+        }
+        var line = "CRC64 ns per call (slicing-by-16 / update):"
+        for n in [32, 64, 96, 128, 256, 1024, 4096] {
+            let (tableCRC, tableNs) = nanosecondsPerCall(n) { CRC64.updateSlicing($0, $1) }
+            let (crc, ns) = nanosecondsPerCall(n) { CRC64.update($0, $1) }
+            XCTAssertEqual(crc, tableCRC, "length \(n)")
+            line += String(format: " %dB %.0f/%.0f", n, tableNs, ns)
+        }
+        print(line)
+    }
 }
