@@ -25,13 +25,15 @@ let package = Package(
     targets: [
         .systemLibrary(name: "CLZ4", pkgConfig: "liblz4", providers: [.apt(["liblz4-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
-        // glibc's <malloc.h> (mallinfo2, malloc_usable_size) for memory accounting.
+        // glibc's <malloc.h> (malloc_usable_size) for memory accounting, and a prefetch hint.
         .systemLibrary(name: "CMalloc"),
         // malloc/free counting over glibc's allocator: used_memory in O(1) (see its header).
         .target(name: "CAllocCounter"),
+        // CRC64 by carry-less multiplication (PCLMULQDQ), chosen at run time by CPUID.
+        .target(name: "CCRC64"),
         .target(
             name: "CairnFormats",
-            dependencies: ["CLZ4", "CZlib"],
+            dependencies: ["CLZ4", "CZlib", "CCRC64"],
             swiftSettings: engineSettings
         ),
         .target(
