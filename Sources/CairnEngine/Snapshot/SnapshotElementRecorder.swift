@@ -342,6 +342,16 @@ final class SnapshotElementRecorder: RDBValueSink {
                 at = e.next
             }
         case .hash:
+            // The packed size first, so a hash that stays packed gets its buffer in one
+            // allocation of exactly its size.
+            var packedBytes = 0
+            while at < end {
+                let e = arena.element(at: at)
+                packedBytes += PackedList.entrySize(e.bytes.count)
+                at = e.next
+            }
+            b.packedBytesHint = packedBytes
+            at = start
             while at < end {
                 let f = arena.element(at: at)
                 _ = b.hashField(f.bytes)
@@ -350,6 +360,15 @@ final class SnapshotElementRecorder: RDBValueSink {
                 at = v.next
             }
         case .zset:
+            var packedBytes = 0
+            while at < end {
+                let m = arena.element(at: at)
+                packedBytes += PackedList.entrySize(m.bytes.count)
+                    + ZSetValue.withScoreEntry(arena.double(at: m.next)) { PackedList.entrySize($0.count) }
+                at = m.next + 8
+            }
+            b.packedBytesHint = packedBytes
+            at = start
             while at < end {
                 let m = arena.element(at: at)
                 _ = b.zsetMember(m.bytes)
