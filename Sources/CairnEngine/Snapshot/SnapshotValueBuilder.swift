@@ -64,6 +64,8 @@ final class SnapshotValueBuilder: RDBValueSink {
     /// The bytes the current hash or zset's entries take packed, when the caller knows them
     /// (0: not known): its packed buffer is allocated at that size once. Reset by `begin`.
     var packedBytesHint = 0
+    /// Bytes reserved in `packed` and not used yet (appends within them skip the capacity check).
+    private var packedRoom = 0
 
     /// Set when the value holds something the engine cannot (hash fields with a TTL).
     private(set) var unsupported: ValueCodec.UnsupportedValue?
@@ -86,6 +88,7 @@ final class SnapshotValueBuilder: RDBValueSink {
         self.countHint = min(countHint ?? 0, SnapshotValueBuilder.hintCap)
         unsupported = nil
         packedBytesHint = 0
+        packedRoom = 0
         switch kind {
         case .list:
             listBytes = 0
@@ -156,6 +159,7 @@ final class SnapshotValueBuilder: RDBValueSink {
 
     /// The packed entries built so far, leaving an empty list in their place.
     private func takePacked() -> PackedList {
+        packedRoom = 0
         var out = PackedList()
         swap(&out, &packed)
         return out
@@ -216,9 +220,9 @@ final class SnapshotValueBuilder: RDBValueSink {
             return true
         }
         if !elementsAreDistinct && packed.find(field, stride: 2) != nil { return false }
-        if packed.count == 0 { packed.reserveCapacity(bytes: packedBytesHint > 0 ? packedBytesHint : min(countHint, 128) * 2 * 12) }
+        if packed.count == 0 { reservePacked(packedBytesHint > 0 ? packedBytesHint : min(countHint, 128) * 2 * 12) }
         fieldAt = packed.endOffset
-        packed.append(field)
+        appendPacked(field)
         return true
     }
 
@@ -229,15 +233,33 @@ final class SnapshotValueBuilder: RDBValueSink {
         if hash == nil && value.count > limits.hashMaxListpackValue {
             // The field went in packed; it moves to the table with the rest.
             pendingKey = packed.bytes(at: fieldAt)
-            packed.remove(at: fieldAt)
+            packed.remove(at: fieldAt)   // (may shrink the buffer: no room is counted on after it)
+            packedRoom = 0
             hashToTable()
         }
         if let t = hash?.table {
             t.insert(HashFieldNode.allocate(pendingKey, Bytes(value)))
             return
         }
-        packed.append(value)
+        appendPacked(value)
         if packed.count / 2 > limits.hashMaxListpackEntries { hashToTable() }
+    }
+
+    private func reservePacked(_ bytes: Int) {
+        packed.reserveCapacity(bytes: bytes)
+        packedRoom = bytes
+    }
+
+    @inline(__always)
+    private func appendPacked(_ payload: UnsafeRawBufferPointer) {
+        let size = PackedList.entrySize(payload.count)
+        if size <= packedRoom {
+            packed.appendWithinCapacity(payload)
+            packedRoom -= size
+        } else {
+            packed.append(payload)
+            packedRoom = 0
+        }
     }
 
     private func hashToTable() {
@@ -255,9 +277,9 @@ final class SnapshotValueBuilder: RDBValueSink {
             return true
         }
         if !elementsAreDistinct && packed.find(member, stride: 2) != nil { return false }
-        if packed.count == 0 { packed.reserveCapacity(bytes: packedBytesHint > 0 ? packedBytesHint : min(countHint, 128) * (12 + 9)) }
+        if packed.count == 0 { reservePacked(packedBytesHint > 0 ? packedBytesHint : min(countHint, 128) * (12 + 9)) }
         memberAt = packed.endOffset
-        packed.append(member)
+        appendPacked(member)
         return true
     }
 
@@ -268,13 +290,14 @@ final class SnapshotValueBuilder: RDBValueSink {
             })
             if inOrder && packed.count / 2 < limits.zsetMaxListpackEntries {
                 // As ZSetValue's packed insert stores it: -0 as 0.
-                ZSetValue.withScoreEntry(score == 0 ? 0 : score) { packed.append($0) }
+                ZSetValue.withScoreEntry(score == 0 ? 0 : score) { appendPacked($0) }
                 lastScore = score
                 lastMemberAt = memberAt
                 return
             }
             pendingKey = packed.bytes(at: memberAt)
             packed.remove(at: memberAt)
+            packedRoom = 0
             zsetToInserts()
         }
         zset!.insert(pendingKey, score, limits: limits)

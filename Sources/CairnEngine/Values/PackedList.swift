@@ -210,6 +210,14 @@ public struct PackedList: ~Copyable {
         entries += 1
     }
 
+    /// Appends an entry into room the caller reserved (`reserveCapacity(bytes:)`) and has not
+    /// used yet: no capacity check (a builder of many values skips a malloc_usable_size call
+    /// per entry).
+    mutating func appendWithinCapacity(_ payload: UnsafeRawBufferPointer) {
+        used += UInt32(PackedList.encode(payload, at: base! + Int(used)))
+        entries += 1
+    }
+
     public mutating func append(_ payload: Bytes) {
         payload.withUnsafeBytes { append($0) }
     }
