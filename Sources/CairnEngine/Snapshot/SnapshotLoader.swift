@@ -949,11 +949,17 @@ final class SnapshotInserter {
 
 // MARK: - threads
 
-/// A bounded FIFO of batches between the two halves (pthread mutex and conditions: no
-/// Foundation in the engine).
+/// A bounded FIFO of batches between two stages (pthread mutex and conditions: no Foundation
+/// in the engine).
+///
+/// Each side sleeps in batches, not element by element: a consumer that found the queue empty
+/// is woken once `wakeConsumerAt` elements are in (or at the end), a producer that found it
+/// full once it has drained to half. With one element per wake-up, a fast stage behind a slow
+/// one slept and woke for every batch (about 5,000 context switches in a 1M-key load).
 final class LoadQueue<Element>: @unchecked Sendable {
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
-    private let changed = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+    private let notEmpty = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+    private let notFull = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
     /// Taken elements are moved out (set to nil), never copied: a copy of a batch would
     /// retain every object in it from this thread.
     private var batches: [Element?] = []
@@ -961,47 +967,68 @@ final class LoadQueue<Element>: @unchecked Sendable {
     private var finished = false
     private var failure: Error?
     private var cancelled = false
+    private var consumerWaiting = false
+    private var producerWaiting = false
     let capacity: Int
+    /// Elements queued before a waiting consumer is woken.
+    let wakeConsumerAt: Int
 
     init(capacity: Int) {
         self.capacity = capacity
+        wakeConsumerAt = max(1, capacity / 4)
         pthread_mutex_init(mutex, nil)
-        pthread_cond_init(changed, nil)
+        pthread_cond_init(notEmpty, nil)
+        pthread_cond_init(notFull, nil)
     }
 
     deinit {
-        pthread_cond_destroy(changed)
+        pthread_cond_destroy(notEmpty)
+        pthread_cond_destroy(notFull)
         pthread_mutex_destroy(mutex)
-        changed.deallocate()
+        notEmpty.deallocate()
+        notFull.deallocate()
         mutex.deallocate()
     }
 
-    /// Decoding side: waits while the queue is full; false once the inserting side cancelled.
+    private var queued: Int { batches.count - head }
+
+    /// Producing side: waits while the queue is full; false once the consuming side cancelled.
     func put(_ batch: Element) -> Bool {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
-        while batches.count - head >= capacity && !cancelled { pthread_cond_wait(changed, mutex) }
+        while queued >= capacity && !cancelled {
+            producerWaiting = true
+            pthread_cond_wait(notFull, mutex)
+        }
+        producerWaiting = false
         if cancelled { return false }
         batches.append(batch)
-        pthread_cond_broadcast(changed)
+        if consumerWaiting && queued >= wakeConsumerAt { pthread_cond_signal(notEmpty) }
         return true
     }
 
-    /// Decoding side: no more batches (`error`: it failed).
+    /// Producing side: no more batches (`error`: it failed).
     func finish(_ error: Error?) {
         pthread_mutex_lock(mutex)
         finished = true
         failure = error
-        pthread_cond_broadcast(changed)
+        pthread_cond_broadcast(notEmpty)
         pthread_mutex_unlock(mutex)
     }
 
-    /// Inserting side: the next batch; nil after the last; the decoding side's error after
-    /// every batch decoded before it.
+    /// Consuming side: the next batch; nil after the last; the producing side's error after
+    /// every batch made before it.
     func take() throws -> Element? {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
-        while head == batches.count && !finished { pthread_cond_wait(changed, mutex) }
+        if queued == 0 && !finished {
+            // Empty: sleep until a few are in, so the next wake-up serves several.
+            while queued < wakeConsumerAt && !finished {
+                consumerWaiting = true
+                pthread_cond_wait(notEmpty, mutex)
+            }
+            consumerWaiting = false
+        }
         if head < batches.count {
             let b = batches[head].take()!
             head += 1
@@ -1009,20 +1036,21 @@ final class LoadQueue<Element>: @unchecked Sendable {
                 batches.removeFirst(head)
                 head = 0
             }
-            pthread_cond_broadcast(changed)
+            if producerWaiting && queued <= capacity / 2 { pthread_cond_signal(notFull) }
             return b
         }
         if let failure { throw failure }
         return nil
     }
 
-    /// Inserting side: stop the decoding side (its next put returns false).
+    /// Consuming side: stop the producing side (its next put returns false).
     func cancel() {
         pthread_mutex_lock(mutex)
         cancelled = true
         batches.removeAll()
         head = 0
-        pthread_cond_broadcast(changed)
+        pthread_cond_broadcast(notFull)
+        pthread_cond_broadcast(notEmpty)
         pthread_mutex_unlock(mutex)
     }
 }
