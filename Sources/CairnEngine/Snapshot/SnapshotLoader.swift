@@ -866,10 +866,12 @@ final class SnapshotInserter {
     /// reference count is touched on objects the other thread made.
     func insert(_ batch: LoadBatch) throws {
         if let m = monitor, m.isCancelled { throw SnapshotLoadCancelled() }
-        var target = databases[db]
         let before = keysLoaded
         defer { batch.removeAll() }
         try batch.items.withUnsafeMutableBufferPointer { p in
+            // The current database is a local of this closure, not a captured variable (which
+            // would live in a box and be retained and released around every key's insert).
+            var target = databases[db]
             warm(p, batch, target)
             for i in 0..<p.count {
                 switch p[i].kind {
