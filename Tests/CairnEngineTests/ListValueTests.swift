@@ -170,4 +170,79 @@ final class ListValueTests: XCTestCase {
         XCTAssertGreaterThan(maxCount, 300, "fill \(fill)")
         if fill != -2 { XCTAssertGreaterThan(maxNodes, 50, "fill \(fill)") }
     }
+
+    func testAListBuiltFromEncodedEntriesHasTheNodesPushesWouldGiveIt() {
+        // Short, long, empty and over-the-cap elements, for each kind of cap.
+        var elements: [Bytes] = []
+        for i in 0..<300 {
+            let n = i % 37 == 0 ? 9_000 : (i % 11 == 0 ? 0 : (i * 7) % 200)
+            elements.append(Bytes((0..<n).map { UInt8(truncatingIfNeeded: $0 &+ i) }))
+        }
+        for fill in [-5, -2, -1, 0, 1, 3, 16] {
+            for count in [1, 2, 10, 300] {
+                let some = Array(elements.prefix(count))
+                let pushed = ListValue(fill: fill)
+                for e in some { pushed.pushBack(e) }
+                var entries: [UInt8] = []
+                for e in some {
+                    e.withUnsafeBytes { p in
+                        var entry = [UInt8](repeating: 0, count: ListEntry.size(payload: p.count))
+                        _ = entry.withUnsafeMutableBytes { ListEntry.write(p, at: $0.baseAddress!) }
+                        entries += entry
+                    }
+                }
+                let built = entries.withUnsafeBytes { ListValue(entries: $0, count: some.count, fill: fill) }
+                XCTAssertEqual(built.elements, some, "fill \(fill), \(count) elements")
+                XCTAssertEqual(built.nodeCountForTesting, pushed.nodeCountForTesting, "fill \(fill), \(count) elements")
+                XCTAssertNil(built.structureProblem(), "fill \(fill), \(count) elements")
+                // It goes on like any list.
+                built.pushFront(Bytes("front"))
+                built.pushBack(Bytes("back"))
+                XCTAssertEqual(built.popFront(), Bytes("front"))
+                XCTAssertEqual(built.popBack(), Bytes("back"))
+                XCTAssertEqual(built.elements, some)
+                XCTAssertNil(built.structureProblem())
+            }
+        }
+        let empty = [UInt8]().withUnsafeBytes { ListValue(entries: $0, count: 0, fill: -2) }
+        XCTAssertTrue(empty.isEmpty)
+        XCTAssertEqual(empty.nodeCountForTesting, 0)
+    }
+
+    func testAListGoesFromOneNodeToARingAndBack() {
+        // fill 2: two elements a node. structureProblem checks that a one-node list keeps its
+        // node outside a ring and a longer one keeps every node in it.
+        let l = ListValue(fill: 2)
+        var model: [Bytes] = []
+        for i in 0..<9 {
+            let e = Bytes("e\(i)")
+            if i % 2 == 0 { l.pushBack(e); model.append(e) } else { l.pushFront(e); model.insert(e, at: 0) }
+            XCTAssertNil(l.structureProblem(), "after push \(i)")
+            if i == 1 { XCTAssertEqual(l.nodeCountForTesting, 1) }
+        }
+        XCTAssertEqual(l.elements, model)
+        XCTAssertGreaterThan(l.nodeCountForTesting, 3)
+        let copy = l.copy()
+        while model.count > 1 {
+            if model.count % 2 == 0 { XCTAssertEqual(l.popFront(), model.removeFirst()) } else { XCTAssertEqual(l.popBack(), model.removeLast()) }
+            XCTAssertNil(l.structureProblem(), "\(model.count) left")
+            XCTAssertEqual(l.elements, model)
+        }
+        XCTAssertEqual(l.nodeCountForTesting, 1)
+        l.insert(Bytes("x"), at: 1)
+        l.insert(Bytes("y"), at: 1)
+        XCTAssertEqual(l.nodeCountForTesting, 2)
+        XCTAssertNil(l.structureProblem())
+        l.remove(at: 1)
+        l.remove(at: 1)
+        XCTAssertEqual(l.elements, model)
+        XCTAssertNil(l.structureProblem())
+        XCTAssertEqual(copy.count, 9)
+        XCTAssertNil(copy.structureProblem())
+        copy.removeAll()
+        XCTAssertNil(copy.structureProblem())
+        copy.pushBack(Bytes("again"))
+        XCTAssertEqual(copy.elements, [Bytes("again")])
+        XCTAssertNil(copy.structureProblem())
+    }
 }

@@ -227,6 +227,42 @@ final class SnapshotLoaderTests: XCTestCase {
         }
     }
 
+    /// Short members (0 to 20 bytes, compared by word loads rather than memcmp) that differ
+    /// from another in one byte only are all distinct; an exact repeat is refused.
+    func testShortMembersDifferingInOneByteAreDistinctAndARepeatIsRefused() {
+        let letters = Array("abcdefghijklmnopqrstu".utf8)
+        for n in 0...20 {
+            let base = Array(letters.prefix(n))
+            var members = [base]
+            for i in 0..<n {
+                var m = base
+                m[i] = UInt8(ascii: "Z")
+                members.append(m)
+            }
+            for repeated in [false, true] {
+                let w = RDBWriter()
+                w.header()
+                w.selectDB(0)
+                w.keyPrefix(type: .set, key: Bytes("s"), expireAtMs: nil, idle: nil, freq: nil)
+                w.length(members.count + (repeated ? 1 : 0))
+                for m in members { w.string(Bytes(m)) }
+                if repeated { w.string(Bytes(base)) }
+                w.end()
+                let bytes = w.takeOutput()
+                assertSameAsReference(bytes, "\(n)-byte members, repeated \(repeated)")
+                let (outcome, result) = load(bytes, pipelined: true)
+                if repeated {
+                    guard case .failed(let why) = outcome else { XCTFail("\(n) bytes: loaded with a duplicate"); continue }
+                    XCTAssertTrue(why.contains("duplicate set member"), why)
+                } else {
+                    XCTAssertEqual(result?.keysLoaded, 1, "\(n) bytes: \(outcome)")
+                    XCTAssertEqual(h.engine.databases[0].find(Bytes("s")).map { e -> Int in
+                        if case .set(let v) = e.value { return v.count } else { return -1 } }, members.count, "\(n) bytes")
+                }
+            }
+        }
+    }
+
     // MARK: damage
 
     /// Every truncation point and a byte flipped at each of many positions: the loader fails

@@ -137,6 +137,60 @@ final class CompressionTests: XCTestCase {
         }
     }
 
+    func testDecodingIntoAReusedBufferGivesTheBytesOfFeed() throws {
+        // 4 MiB blocks (decoded straight into the buffer) and 64 KiB ones, whole and in pieces;
+        // the buffer is emptied between feeds and reused, as the snapshot loader does.
+        let data = compressibleBytes(3_000_000) + randomBytes(300_000, seed: 8) + compressibleBytes(5_000_000)
+        let small = try LZ4FrameCompressor(blockSize: .max64KiB)
+        let streams = [try compressInPieces(data, format: .lz4, boundaries: [100_000, 3_100_000]),
+                       try write(small, data) + small.finish(),
+                       try compress(data, format: .zlib), try compress(data, format: .gzip)]
+        for (n, stream) in streams.enumerated() {
+            let format = try XCTUnwrap(stream.withUnsafeBytes { CompressionFormat.detect($0) })
+            for chunkSizes in [[stream.count], [65536], [1, 70_000, 3, 1 << 20]] {
+                let decompressor = try XCTUnwrap(try makeDecompressor(format))
+                let buffer = ChunkBuffer(capacity: 16)
+                var out: [UInt8] = []
+                var position = 0, i = 0
+                try stream.withUnsafeBytes { all in
+                    while position < all.count {
+                        let end = min(all.count, position + chunkSizes[i % chunkSizes.count])
+                        buffer.removeAll()
+                        try decompressor.feed(UnsafeRawBufferPointer(rebasing: all[position..<end]), appendingTo: buffer)
+                        out += buffer.bytes
+                        position = end
+                        i += 1
+                    }
+                }
+                try decompressor.finish()
+                XCTAssertEqual(out, data, "stream \(n) \(chunkSizes)")
+            }
+        }
+    }
+
+    func testDecodingIntoABufferFailsAtTheOffsetsFeedFailsAt() throws {
+        let compressor = try LZ4FrameCompressor(blockSize: .max64KiB)
+        let first = try write(compressor, compressibleBytes(10_000)) + compressor.endBlock()
+        let second = try write(compressor, randomBytes(10_000, seed: 12)) + compressor.endBlock()
+        let third = try write(compressor, compressibleBytes(10_000)) + compressor.endBlock()
+        var frame = first + second + third + (try compressor.finish())
+        frame[first.count + second.count + 3] = 0x7F  // third block's size word: now far above 64 KiB
+        let decompressor = LZ4FrameDecompressor.self
+        let d = try decompressor.init()
+        let buffer = ChunkBuffer()
+        XCTAssertThrowsError(try frame.withUnsafeBytes { try d.feed($0, appendingTo: buffer) }) { error in
+            XCTAssertEqual((error as? CompressionError)?.offset, first.count + 4)
+        }
+        // Sticky, as feed is.
+        XCTAssertThrowsError(try [UInt8(0)].withUnsafeBytes { try d.feed($0, appendingTo: buffer) })
+        // Trailing bytes after the frame's end.
+        let whole = try compress(compressibleBytes(1000), format: .lz4)
+        let e = try decompressor.init()
+        XCTAssertThrowsError(try (whole + [1, 2]).withUnsafeBytes { try e.feed($0, appendingTo: ChunkBuffer()) }) { error in
+            XCTAssertEqual((error as? CompressionError)?.offset, whole.count)
+        }
+    }
+
     func testHighlyCompressibleInputDecodesThroughBoundedOutputBuffers() throws {
         // 32 MiB of zeros: a few KiB compressed, many 64 KiB output buffers per feed.
         let data = [UInt8](repeating: 0, count: 32 << 20)

@@ -309,9 +309,11 @@ public final class Database {
     /// the key is there. `hash` is `keys.hash` of the key (the TTL table shares the seed);
     /// `volatileNode` is the entry's node for the TTL table, made by the caller when the
     /// entry has a TTL.
-    func addIfAbsent(_ entry: KeyEntry, volatileNode: VolatileNode?, hash: UInt64) -> Bool {
+    func addIfAbsent(_ entry: __owned KeyEntry, volatileNode: __owned VolatileNode?, hash: UInt64) -> Bool {
+        // Everything read from the entry before it is handed to the table (moved, not retained).
+        let ttlNode = entry.hasExpiry ? (volatileNode ?? VolatileNode(entry)) : nil
         if keys.insertIfAbsent(entry, hash: hash) != nil { return false }
-        if entry.hasExpiry { volatile.insert(volatileNode ?? VolatileNode(entry), hash: hash) }
+        if let ttlNode { volatile.insert(ttlNode, hash: hash) }
         return true
     }
 

@@ -167,7 +167,9 @@ public final class HashTable<Node: HashNode> {
     /// Inserts `node` unless a node with its key is in the table; that node is returned then
     /// and nothing changes. `keyHash` is `hash(_:)` of the node's key, computed by the caller
     /// (the snapshot loader hashes each key once for both of a database's tables).
-    public func insertIfAbsent(_ node: Node, hash keyHash: UInt64) -> Node? {
+    /// The node is taken owned (`__owned`): a caller that hands over its last reference has it
+    /// moved into the bucket, not retained there and released after.
+    public func insertIfAbsent(_ node: __owned Node, hash keyHash: UInt64) -> Node? {
         if count > 0 {
             if rehashIndex >= 0 { rehashStep(1) }
             let h = Int(truncatingIfNeeded: keyHash)
@@ -183,7 +185,7 @@ public final class HashTable<Node: HashNode> {
     }
 
     /// `insert` with the key's hash computed by the caller.
-    public func insert(_ node: Node, hash keyHash: UInt64) {
+    public func insert(_ node: __owned Node, hash keyHash: UInt64) {
         if rehashIndex >= 0 { rehashStep(1) }
         expandIfNeeded()
         let h = Int(truncatingIfNeeded: keyHash)

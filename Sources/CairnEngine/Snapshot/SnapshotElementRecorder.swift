@@ -146,14 +146,26 @@ struct RecordedElementIndex {
         let stored = arena.element(at: at).bytes
         let n = e.count
         guard stored.count == n else { return false }
+        guard n > 0 else { return true }
+        let x = stored.baseAddress!, y = e.baseAddress!
+        // Up to 16 bytes by two overlapping word loads (no memcmp call: most fields and
+        // members are that short); the last bytes first, since members and fields of one key
+        // tend to share a prefix and differ at the end ("member-1041", "member-1042").
         if n >= 8 {
-            // The last 8 bytes first: members and fields of one key tend to share a prefix
-            // and differ at the end ("member-1041", "member-1042").
-            let a = stored.baseAddress!.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self)
-            let b = e.baseAddress!.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self)
-            if a != b { return false }
+            if x.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self) != y.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self) {
+                return false
+            }
+            if n <= 16 { return x.loadUnaligned(as: UInt64.self) == y.loadUnaligned(as: UInt64.self) }
+            return memcmp(x, y, n - 8) == 0
         }
-        return n == 0 || memcmp(stored.baseAddress!, e.baseAddress!, n) == 0
+        if n >= 4 {
+            return x.loadUnaligned(fromByteOffset: n - 4, as: UInt32.self) == y.loadUnaligned(fromByteOffset: n - 4, as: UInt32.self)
+                && x.loadUnaligned(as: UInt32.self) == y.loadUnaligned(as: UInt32.self)
+        }
+        for i in 0..<n where x.load(fromByteOffset: i, as: UInt8.self) != y.load(fromByteOffset: i, as: UInt8.self) {
+            return false
+        }
+        return true
     }
 
     func contains(_ e: UnsafeRawBufferPointer, in arena: ByteArena) -> Bool {
@@ -342,6 +354,16 @@ final class SnapshotElementRecorder: RDBValueSink {
                 at = e.next
             }
         case .hash:
+            // The packed size first, so a hash that stays packed gets its buffer in one
+            // allocation of exactly its size.
+            var packedBytes = 0
+            while at < end {
+                let e = arena.element(at: at)
+                packedBytes += PackedList.entrySize(e.bytes.count)
+                at = e.next
+            }
+            b.packedBytesHint = packedBytes
+            at = start
             while at < end {
                 let f = arena.element(at: at)
                 _ = b.hashField(f.bytes)
@@ -350,6 +372,15 @@ final class SnapshotElementRecorder: RDBValueSink {
                 at = v.next
             }
         case .zset:
+            var packedBytes = 0
+            while at < end {
+                let m = arena.element(at: at)
+                packedBytes += PackedList.entrySize(m.bytes.count)
+                    + ZSetValue.withScoreEntry(arena.double(at: m.next)) { PackedList.entrySize($0.count) }
+                at = m.next + 8
+            }
+            b.packedBytesHint = packedBytes
+            at = start
             while at < end {
                 let m = arena.element(at: at)
                 _ = b.zsetMember(m.bytes)

@@ -42,13 +42,17 @@
 /// `computesChecksum` set before the first read, the RDB checksum is computed here, over each
 /// chunk as it is produced, so with a prefetching thread it costs the reader's thread nothing;
 /// the last chunks are kept so the reader can ask for the checksum up to its EOF opcode.
+/// A chunk's buffer goes back to `spareBuffers` once the reader is past it (and the checksum
+/// no longer needs it), and the next step decodes into it: the load touches a few buffers'
+/// pages, not fresh ones for every chunk.
 public final class SnapshotInput: RDBChecksummingSource {
     public typealias RawRead = (UnsafeMutableRawBufferPointer) throws -> Int
 
     /// Decompressed bytes and the checksum of the stream before them.
     struct Chunk {
-        var bytes: [UInt8]
+        var buffer: ChunkBuffer
         var crcBefore: UInt64
+        var bytes: UnsafeRawBufferPointer { buffer.bytes }
     }
 
     let readRaw: RawRead
@@ -56,7 +60,7 @@ public final class SnapshotInput: RDBChecksummingSource {
     public private(set) var format: CompressionFormat?
     var decompressor: StreamDecompressor?
     /// The chunk being handed out, where it starts in the stream and the checksum before it.
-    var pending: [UInt8] = []
+    var pending = ChunkBuffer(capacity: 16)
     var pendingPos = 0
     var pendingStart = 0
     var pendingCRC: UInt64 = 0
@@ -82,8 +86,12 @@ public final class SnapshotInput: RDBChecksummingSource {
     /// Set while a thread reads and decompresses ahead (`startPrefetching`).
     private var prefetch: LoadQueue<Chunk>?
     private var prefetchThread: LoadThread?
-    /// Decompressed chunks the prefetching thread may run ahead by.
-    static let chunksAhead = 16
+    /// Decompressed chunks the prefetching thread may run ahead by. A chunk of an LZ4 file
+    /// Cairn wrote is usually one whole block (up to 4 MiB), so a few are plenty.
+    static let chunksAhead = 4
+    /// Buffers of chunks the reader is done with, for the next chunks (shared by the thread
+    /// that produces chunks and the one that reads them).
+    let spareBuffers = LoadPool<ChunkBuffer>()
 
     /// A snapshot held in memory.
     public convenience init(bytes: [UInt8]) {
@@ -99,10 +107,19 @@ public final class SnapshotInput: RDBChecksummingSource {
         return n
     }
 
+    /// An empty buffer for the next chunk: a spare one when there is one.
+    private func freshBuffer() -> ChunkBuffer {
+        if let b = spareBuffers.take() {
+            b.removeAll()
+            return b
+        }
+        return ChunkBuffer()
+    }
+
     /// A chunk of the stream, checksummed on the thread that produced it.
-    private func produce(_ bytes: [UInt8]) -> Chunk {
-        let chunk = Chunk(bytes: bytes, crcBefore: producedCRC)
-        if computesChecksum { producedCRC = CRC64.update(producedCRC, bytes) }
+    private func produce(_ buffer: ChunkBuffer) -> Chunk {
+        let chunk = Chunk(buffer: buffer, crcBefore: producedCRC)
+        if computesChecksum { producedCRC = CRC64.update(producedCRC, buffer.bytes) }
         return chunk
     }
 
@@ -112,15 +129,17 @@ public final class SnapshotInput: RDBChecksummingSource {
     private func adopt(_ chunk: Chunk) {
         if computesChecksum {
             if !pending.isEmpty {
-                history.append((pendingStart, Chunk(bytes: pending, crcBefore: pendingCRC)))
+                history.append((pendingStart, Chunk(buffer: pending, crcBefore: pendingCRC)))
             }
             let handed = pendingStart + pending.count
             while let first = history.first, first.start + first.chunk.bytes.count < handed - 2 * RDBReader.bufferCapacity {
-                history.removeFirst()
+                spareBuffers.put(history.removeFirst().chunk.buffer)
             }
+        } else {
+            spareBuffers.put(pending)
         }
         pendingStart += pending.count
-        pending = chunk.bytes
+        pending = chunk.buffer
         pendingCRC = chunk.crcBefore
         pendingPos = 0
     }
@@ -128,10 +147,10 @@ public final class SnapshotInput: RDBChecksummingSource {
     public func crc64(ofFirst count: Int) -> UInt64? {
         guard computesChecksum else { return nil }
         if count >= pendingStart && count - pendingStart <= pending.count {
-            return pending.withUnsafeBytes { CRC64.update(pendingCRC, UnsafeRawBufferPointer(rebasing: $0[0..<(count - pendingStart)])) }
+            return CRC64.update(pendingCRC, UnsafeRawBufferPointer(rebasing: pending.bytes[0..<(count - pendingStart)]))
         }
         for (start, chunk) in history.reversed() where count >= start && count - start <= chunk.bytes.count {
-            return chunk.bytes.withUnsafeBytes { CRC64.update(chunk.crcBefore, UnsafeRawBufferPointer(rebasing: $0[0..<(count - start)])) }
+            return CRC64.update(chunk.crcBefore, UnsafeRawBufferPointer(rebasing: chunk.bytes[0..<(count - start)]))
         }
         return nil
     }
@@ -147,12 +166,17 @@ public final class SnapshotInput: RDBChecksummingSource {
         }
         format = f
         decompressor = try makeDecompressor(f)
+        let first = freshBuffer()
         if let d = decompressor {
-            adopt(produce(try prefix.withUnsafeBytes { try d.feed($0) }))
+            try prefix.withUnsafeBytes { try d.feed($0, appendingTo: first) }
         } else {
-            adopt(produce(prefix))
+            prefix.withUnsafeBytes { first.append($0) }
         }
+        adopt(produce(first))
     }
+
+    /// A buffer taken for a chunk that stayed empty (kept for the next step).
+    private var building: ChunkBuffer?
 
     /// The next chunk read from the file and decompressed on this thread; nil at the end of
     /// the file (after the container's end was checked).
@@ -164,13 +188,15 @@ public final class SnapshotInput: RDBChecksummingSource {
             }
             let n = try fillRaw()
             if n == 0 { continue }
-            let out: [UInt8]
+            let out = building ?? freshBuffer()
+            building = nil
             if let d = decompressor {
-                out = try rawBuffer.withUnsafeBytes { try d.feed(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
+                try rawBuffer.withUnsafeBytes { try d.feed(UnsafeRawBufferPointer(rebasing: $0[0..<n]), appendingTo: out) }
             } else {
-                out = Array(rawBuffer[0..<n])
+                rawBuffer.withUnsafeBytes { out.append(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
             }
             if !out.isEmpty { return produce(out) }
+            building = out   // nothing decoded this step: the next one uses it
         }
     }
 
@@ -230,9 +256,7 @@ public final class SnapshotInput: RDBChecksummingSource {
             adopt(chunk)
         }
         let n = min(buffer.count, pending.count - pendingPos)
-        pending.withUnsafeBytes { src in
-            buffer.baseAddress!.copyMemory(from: src.baseAddress! + pendingPos, byteCount: n)
-        }
+        buffer.baseAddress!.copyMemory(from: pending.base + pendingPos, byteCount: n)
         pendingPos += n
         return n
     }
@@ -248,12 +272,14 @@ public final class SnapshotInput: RDBChecksummingSource {
             // The thread reads to the end and checks the container's own checksum.
             while !prefetchDone, let chunk = try queue.take() {
                 extra += chunk.bytes.count
+                spareBuffers.put(chunk.buffer)
             }
             prefetchDone = true
             return extra
         }
         while let chunk = try readChunk() {
             extra += chunk.bytes.count
+            spareBuffers.put(chunk.buffer)
         }
         return extra
     }
@@ -444,7 +470,7 @@ public enum SnapshotLoader {
         let built = LoadQueue<LoadBatch>(capacity: batchesAhead)
         // Emptied batches go back to the parsing stage: their memory is reused, not touched
         // anew for every batch.
-        let emptied = LoadBatchPool()
+        let emptied = LoadPool<LoadBatch>()
         let insertFailure = LoadResultBox()
         let parser = try LoadThread {
             do {
@@ -572,10 +598,11 @@ final class LoadBatch {
     }
 }
 
-/// Emptied batches on their way back to the decoding half.
-final class LoadBatchPool: @unchecked Sendable {
+/// Emptied batches on their way back to the decoding half, or spent chunk buffers on their
+/// way back to the thread that decompresses.
+final class LoadPool<Element: AnyObject>: @unchecked Sendable {
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
-    private var batches: [LoadBatch] = []
+    private var batches: [Element] = []
 
     init() { pthread_mutex_init(mutex, nil) }
 
@@ -584,13 +611,13 @@ final class LoadBatchPool: @unchecked Sendable {
         mutex.deallocate()
     }
 
-    func put(_ batch: LoadBatch) {
+    func put(_ batch: Element) {
         pthread_mutex_lock(mutex)
         batches.append(batch)
         pthread_mutex_unlock(mutex)
     }
 
-    func take() -> LoadBatch? {
+    func take() -> Element? {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
         return batches.popLast()
@@ -839,10 +866,12 @@ final class SnapshotInserter {
     /// reference count is touched on objects the other thread made.
     func insert(_ batch: LoadBatch) throws {
         if let m = monitor, m.isCancelled { throw SnapshotLoadCancelled() }
-        var target = databases[db]
         let before = keysLoaded
         defer { batch.removeAll() }
         try batch.items.withUnsafeMutableBufferPointer { p in
+            // The current database is a local of this closure, not a captured variable (which
+            // would live in a box and be retained and released around every key's insert).
+            var target = databases[db]
             warm(p, batch, target)
             for i in 0..<p.count {
                 switch p[i].kind {
@@ -922,11 +951,17 @@ final class SnapshotInserter {
 
 // MARK: - threads
 
-/// A bounded FIFO of batches between the two halves (pthread mutex and conditions: no
-/// Foundation in the engine).
+/// A bounded FIFO of batches between two stages (pthread mutex and conditions: no Foundation
+/// in the engine).
+///
+/// Each side sleeps in batches, not element by element: a consumer that found the queue empty
+/// is woken once `wakeConsumerAt` elements are in (or at the end), a producer that found it
+/// full once it has drained to half. With one element per wake-up, a fast stage behind a slow
+/// one slept and woke for every batch (about 5,000 context switches in a 1M-key load).
 final class LoadQueue<Element>: @unchecked Sendable {
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
-    private let changed = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+    private let notEmpty = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+    private let notFull = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
     /// Taken elements are moved out (set to nil), never copied: a copy of a batch would
     /// retain every object in it from this thread.
     private var batches: [Element?] = []
@@ -934,47 +969,68 @@ final class LoadQueue<Element>: @unchecked Sendable {
     private var finished = false
     private var failure: Error?
     private var cancelled = false
+    private var consumerWaiting = false
+    private var producerWaiting = false
     let capacity: Int
+    /// Elements queued before a waiting consumer is woken.
+    let wakeConsumerAt: Int
 
     init(capacity: Int) {
         self.capacity = capacity
+        wakeConsumerAt = max(1, capacity / 4)
         pthread_mutex_init(mutex, nil)
-        pthread_cond_init(changed, nil)
+        pthread_cond_init(notEmpty, nil)
+        pthread_cond_init(notFull, nil)
     }
 
     deinit {
-        pthread_cond_destroy(changed)
+        pthread_cond_destroy(notEmpty)
+        pthread_cond_destroy(notFull)
         pthread_mutex_destroy(mutex)
-        changed.deallocate()
+        notEmpty.deallocate()
+        notFull.deallocate()
         mutex.deallocate()
     }
 
-    /// Decoding side: waits while the queue is full; false once the inserting side cancelled.
+    private var queued: Int { batches.count - head }
+
+    /// Producing side: waits while the queue is full; false once the consuming side cancelled.
     func put(_ batch: Element) -> Bool {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
-        while batches.count - head >= capacity && !cancelled { pthread_cond_wait(changed, mutex) }
+        while queued >= capacity && !cancelled {
+            producerWaiting = true
+            pthread_cond_wait(notFull, mutex)
+        }
+        producerWaiting = false
         if cancelled { return false }
         batches.append(batch)
-        pthread_cond_broadcast(changed)
+        if consumerWaiting && queued >= wakeConsumerAt { pthread_cond_signal(notEmpty) }
         return true
     }
 
-    /// Decoding side: no more batches (`error`: it failed).
+    /// Producing side: no more batches (`error`: it failed).
     func finish(_ error: Error?) {
         pthread_mutex_lock(mutex)
         finished = true
         failure = error
-        pthread_cond_broadcast(changed)
+        pthread_cond_broadcast(notEmpty)
         pthread_mutex_unlock(mutex)
     }
 
-    /// Inserting side: the next batch; nil after the last; the decoding side's error after
-    /// every batch decoded before it.
+    /// Consuming side: the next batch; nil after the last; the producing side's error after
+    /// every batch made before it.
     func take() throws -> Element? {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
-        while head == batches.count && !finished { pthread_cond_wait(changed, mutex) }
+        if queued == 0 && !finished {
+            // Empty: sleep until a few are in, so the next wake-up serves several.
+            while queued < wakeConsumerAt && !finished {
+                consumerWaiting = true
+                pthread_cond_wait(notEmpty, mutex)
+            }
+            consumerWaiting = false
+        }
         if head < batches.count {
             let b = batches[head].take()!
             head += 1
@@ -982,20 +1038,21 @@ final class LoadQueue<Element>: @unchecked Sendable {
                 batches.removeFirst(head)
                 head = 0
             }
-            pthread_cond_broadcast(changed)
+            if producerWaiting && queued <= capacity / 2 { pthread_cond_signal(notFull) }
             return b
         }
         if let failure { throw failure }
         return nil
     }
 
-    /// Inserting side: stop the decoding side (its next put returns false).
+    /// Consuming side: stop the producing side (its next put returns false).
     func cancel() {
         pthread_mutex_lock(mutex)
         cancelled = true
         batches.removeAll()
         head = 0
-        pthread_cond_broadcast(changed)
+        pthread_cond_broadcast(notFull)
+        pthread_cond_broadcast(notEmpty)
         pthread_mutex_unlock(mutex)
     }
 }

@@ -19,7 +19,8 @@
 //          one too many, and the rest go through ZSetValue.insert from that point on
 //   set    an intset while members are integers; a set whose first member is not an integer
 //          gets its table sized once for the declared count
-//   list   elements collected, then one ring of the right capacity
+//   list   elements encoded end to end into a scratch buffer (reused from key to key), then
+//          split into nodes as pushes would split them, each node buffer exactly its size
 //
 // A file's count hint sizes things only up to `hintCap`.
 
@@ -39,7 +40,11 @@ final class SnapshotValueBuilder: RDBValueSink {
     private var stringCount = 0
     /// A string value too long to live inside its entry, kept whole instead.
     private var longString: Bytes?
-    private var elements: [Bytes] = []
+    /// A list's elements so far, as list entries end to end (ListEntry), and their number.
+    private var listEntries = UnsafeMutableRawPointer.allocate(byteCount: 1024, alignment: 8)
+    private var listCapacity = 1024
+    private var listBytes = 0
+    private var listCount = 0
 
     // hash
     private var packed = PackedList()
@@ -56,6 +61,12 @@ final class SnapshotValueBuilder: RDBValueSink {
     // set
     private var set = SetValue()
 
+    /// The bytes the current hash or zset's entries take packed, when the caller knows them
+    /// (0: not known): its packed buffer is allocated at that size once. Reset by `begin`.
+    var packedBytesHint = 0
+    /// Bytes reserved in `packed` and not used yet (appends within them skip the capacity check).
+    private var packedRoom = 0
+
     /// Set when the value holds something the engine cannot (hash fields with a TTL).
     private(set) var unsupported: ValueCodec.UnsupportedValue?
     /// The elements come from a SnapshotElementRecorder, which refused duplicates already:
@@ -69,16 +80,19 @@ final class SnapshotValueBuilder: RDBValueSink {
 
     deinit {
         stringBytes.deallocate()
+        listEntries.deallocate()
     }
 
     override func begin(kind: RDBValueKind, countHint: Int?) {
         self.kind = kind
         self.countHint = min(countHint ?? 0, SnapshotValueBuilder.hintCap)
         unsupported = nil
+        packedBytesHint = 0
+        packedRoom = 0
         switch kind {
         case .list:
-            elements.removeAll(keepingCapacity: true)
-            elements.reserveCapacity(self.countHint)
+            listBytes = 0
+            listCount = 0
         case .hash:
             packed = PackedList()
             hash = nil
@@ -128,7 +142,8 @@ final class SnapshotValueBuilder: RDBValueSink {
             if let long = longString.take() { return .string(long) }
             return Value.string(compacting: Bytes(UnsafeRawBufferPointer(start: stringBytes, count: stringCount)))
         case .list:
-            return .list(ListValue(elements, fill: limits.listMaxListpackSize))
+            return .list(ListValue(entries: UnsafeRawBufferPointer(start: listEntries, count: listBytes), count: listCount,
+                                   fill: limits.listMaxListpackSize))
         case .hash:
             if let h = hash { return .hash(h) }
             return .hash(HashValue(packed: takePacked()))
@@ -144,6 +159,7 @@ final class SnapshotValueBuilder: RDBValueSink {
 
     /// The packed entries built so far, leaving an empty list in their place.
     private func takePacked() -> PackedList {
+        packedRoom = 0
         var out = PackedList()
         swap(&out, &packed)
         return out
@@ -169,7 +185,17 @@ final class SnapshotValueBuilder: RDBValueSink {
     }
 
     override func listElement(_ element: UnsafeRawBufferPointer) {
-        elements.append(Bytes(element))
+        let size = ListEntry.size(payload: element.count)
+        if listBytes + size > listCapacity {
+            let bigger = max(listBytes + size, 2 * listCapacity)
+            let grown = UnsafeMutableRawPointer.allocate(byteCount: bigger, alignment: 8)
+            grown.copyMemory(from: listEntries, byteCount: listBytes)
+            listEntries.deallocate()
+            listEntries = grown
+            listCapacity = bigger
+        }
+        listBytes += ListEntry.write(element, at: listEntries + listBytes)
+        listCount += 1
     }
 
     override func setMember(_ member: UnsafeRawBufferPointer) -> Bool {
@@ -194,9 +220,9 @@ final class SnapshotValueBuilder: RDBValueSink {
             return true
         }
         if !elementsAreDistinct && packed.find(field, stride: 2) != nil { return false }
-        if packed.count == 0 { packed.reserveCapacity(bytes: min(countHint, 128) * 2 * 12) }
+        if packed.count == 0 { reservePacked(packedBytesHint > 0 ? packedBytesHint : min(countHint, 128) * 2 * 12) }
         fieldAt = packed.endOffset
-        packed.append(field)
+        appendPacked(field)
         return true
     }
 
@@ -207,15 +233,33 @@ final class SnapshotValueBuilder: RDBValueSink {
         if hash == nil && value.count > limits.hashMaxListpackValue {
             // The field went in packed; it moves to the table with the rest.
             pendingKey = packed.bytes(at: fieldAt)
-            packed.remove(at: fieldAt)
+            packed.remove(at: fieldAt)   // (may shrink the buffer: no room is counted on after it)
+            packedRoom = 0
             hashToTable()
         }
         if let t = hash?.table {
             t.insert(HashFieldNode.allocate(pendingKey, Bytes(value)))
             return
         }
-        packed.append(value)
+        appendPacked(value)
         if packed.count / 2 > limits.hashMaxListpackEntries { hashToTable() }
+    }
+
+    private func reservePacked(_ bytes: Int) {
+        packed.reserveCapacity(bytes: bytes)
+        packedRoom = bytes
+    }
+
+    @inline(__always)
+    private func appendPacked(_ payload: UnsafeRawBufferPointer) {
+        let size = PackedList.entrySize(payload.count)
+        if size <= packedRoom {
+            packed.appendWithinCapacity(payload)
+            packedRoom -= size
+        } else {
+            packed.append(payload)
+            packedRoom = 0
+        }
     }
 
     private func hashToTable() {
@@ -233,9 +277,9 @@ final class SnapshotValueBuilder: RDBValueSink {
             return true
         }
         if !elementsAreDistinct && packed.find(member, stride: 2) != nil { return false }
-        if packed.count == 0 { packed.reserveCapacity(bytes: min(countHint, 128) * (12 + 9)) }
+        if packed.count == 0 { reservePacked(packedBytesHint > 0 ? packedBytesHint : min(countHint, 128) * (12 + 9)) }
         memberAt = packed.endOffset
-        packed.append(member)
+        appendPacked(member)
         return true
     }
 
@@ -246,14 +290,14 @@ final class SnapshotValueBuilder: RDBValueSink {
             })
             if inOrder && packed.count / 2 < limits.zsetMaxListpackEntries {
                 // As ZSetValue's packed insert stores it: -0 as 0.
-                var bits = (score == 0 ? 0 : score).bitPattern.littleEndian
-                withUnsafeBytes(of: &bits) { packed.append($0) }
+                ZSetValue.withScoreEntry(score == 0 ? 0 : score) { appendPacked($0) }
                 lastScore = score
                 lastMemberAt = memberAt
                 return
             }
             pendingKey = packed.bytes(at: memberAt)
             packed.remove(at: memberAt)
+            packedRoom = 0
             zsetToInserts()
         }
         zset!.insert(pendingKey, score, limits: limits)

@@ -5,7 +5,7 @@
 // themselves (an array of Bytes cost 24 plus a heap block for elements over 22 bytes).
 //
 //   ring of nodes   [ n0 ][ n1 ][ n2 ]            O(1) push/pop of whole nodes at both ends
-//                     │
+//                     │                          (a list of one node keeps it in `solo`, no ring)
 //   node buffer     [ free ][ e ][ e ][ e ][ free ]
 //                           ^start        ^end     elements between start and end
 //
@@ -120,6 +120,18 @@ final class ListNode {
     init() {}
 
     deinit { free(base) }
+
+    /// A node holding `count` entries already encoded (`entries`), in a buffer of exactly their
+    /// size (the snapshot loader, which knows every element before it builds the list).
+    init(entries: UnsafeRawBufferPointer, count: Int) {
+        if entries.count > 0 {
+            base = malloc(entries.count)!
+            base!.copyMemory(from: entries.baseAddress!, byteCount: entries.count)
+        }
+        capacity = entries.count
+        end = entries.count
+        self.count = count
+    }
 
     /// A node holding a copy of `other`'s entries, with no free space.
     init(copying other: ListNode) {
@@ -341,26 +353,71 @@ final class ListNode {
 // MARK: the list
 
 public final class ListValue {
-    /// The nodes, a ring: node k is `ring[(head + k) & (ring.count - 1)]`, k < nodeCount.
+    // Most lists are short and have one node, so the object is kept to a 64-byte malloc chunk
+    // (16 bytes of object header and 40 of fields) and a one-node list has no ring: the node
+    // sits in `solo` and the ring is made when a second node comes (its array alone was an
+    // 80-byte chunk per list).
+
+    /// The only node of a list that has one (nil otherwise).
+    private var solo: ListNode?
+    /// The nodes of a list of two or more, a ring: node k is `ring[(head + k) & (ring.count - 1)]`,
+    /// k < nodeCount; empty while the list has at most one node.
     private var ring: [ListNode?] = []
-    private var head = 0
-    private var nodeCount = 0
+    private var head32: Int32 = 0
+    private var nodeCount32: Int32 = 0
     public private(set) var count = 0
-    /// list-max-listpack-size when the list was created.
-    public let fill: Int
-    /// Node cap in entry bytes and in elements (see the header comment).
-    private let limitBytes: Int
-    private let limitCount: Int
+    /// list-max-listpack-size when the list was created (the config's range is Int32's).
+    private let fill32: Int32
 
     public init(fill: Int = -2) {
-        self.fill = fill
-        if fill < 0 {
-            limitBytes = 4096 << (Swift.min(Int(fill.magnitude), 5) - 1)
-            limitCount = Int.max
-        } else {
-            limitBytes = 8192
-            limitCount = fill
+        fill32 = Int32(clamping: fill)
+    }
+
+    /// list-max-listpack-size when the list was created.
+    public var fill: Int { Int(fill32) }
+
+    private var head: Int {
+        @inline(__always) get { Int(head32) }
+        @inline(__always) set { head32 = Int32(truncatingIfNeeded: newValue) }
+    }
+
+    /// Nodes in the list (fewer than 2^31: each holds at least one element in a malloc block).
+    private var nodeCount: Int {
+        @inline(__always) get { Int(nodeCount32) }
+        @inline(__always) set { nodeCount32 = Int32(truncatingIfNeeded: newValue) }
+    }
+
+    /// Node cap in entry bytes and in elements (see the header comment), from `fill`.
+    private var limitBytes: Int {
+        @inline(__always) get { fill32 < 0 ? 4096 << (Swift.min(Int(fill32.magnitude), 5) - 1) : 8192 }
+    }
+    private var limitCount: Int {
+        @inline(__always) get { fill32 < 0 ? Int.max : Int(fill32) }
+    }
+
+    /// A list of `count` elements already encoded as entries, end to end in `entries` (the
+    /// snapshot loader): split into nodes where pushing them one by one would start a new node,
+    /// each buffer exactly its entries' size.
+    init(entries: UnsafeRawBufferPointer, count: Int, fill: Int) {
+        fill32 = Int32(clamping: fill)
+        guard count > 0, let p = entries.baseAddress else { return }
+        let limitBytes = self.limitBytes, limitCount = self.limitCount
+        var nodeStart = 0, nodeElements = 0, at = 0
+        while at < entries.count {
+            let size = ListEntry.forward(p + at).size
+            // As `allows`: one element always fits an empty node.
+            if nodeElements > 0 && (nodeElements >= limitCount || at - nodeStart + size > limitBytes) {
+                insertNode(ListNode(entries: UnsafeRawBufferPointer(rebasing: entries[nodeStart..<at]), count: nodeElements),
+                           at: nodeCount)
+                nodeStart = at
+                nodeElements = 0
+            }
+            at += size
+            nodeElements += 1
         }
+        insertNode(ListNode(entries: UnsafeRawBufferPointer(rebasing: entries[nodeStart..<at]), count: nodeElements),
+                   at: nodeCount)
+        self.count = count
     }
 
     public convenience init<S: Sequence>(_ elements: S, fill: Int = -2) where S.Element == Bytes {
@@ -376,7 +433,10 @@ public final class ListValue {
     // MARK: the ring of nodes
 
     @inline(__always)
-    private func node(_ k: Int) -> ListNode { ring[(head + k) & (ring.count - 1)].unsafelyUnwrapped }
+    private func node(_ k: Int) -> ListNode {
+        if nodeCount32 == 1 { return solo.unsafelyUnwrapped }
+        return ring[(head + k) & (ring.count - 1)].unsafelyUnwrapped
+    }
 
     private func growRing() {
         let newCapacity = Swift.max(4, ring.count * 2)
@@ -384,10 +444,16 @@ public final class ListValue {
         for k in 0..<nodeCount { bigger[k] = node(k) }
         ring = bigger
         head = 0
+        solo = nil
     }
 
     private func insertNode(_ n: ListNode, at k: Int) {
-        if nodeCount == ring.count { growRing() }
+        if nodeCount == 0 {
+            solo = n
+            nodeCount = 1
+            return
+        }
+        if nodeCount == 1 || nodeCount == ring.count { growRing() }   // (from `solo` to a ring)
         let mask = ring.count - 1
         if k == 0 {
             head = (head - 1) & mask
@@ -401,6 +467,11 @@ public final class ListValue {
     }
 
     private func removeNode(at k: Int) {
+        if nodeCount == 1 {
+            solo = nil
+            nodeCount = 0
+            return
+        }
         let mask = ring.count - 1
         if k == 0 {
             ring[head] = nil
@@ -410,8 +481,12 @@ public final class ListValue {
             ring[(head + nodeCount - 1) & mask] = nil
         }
         nodeCount -= 1
-        if nodeCount == 0 { ring = []; head = 0 }
-        else if ring.count > 16 && nodeCount * 4 < ring.count { shrinkRing() }
+        if nodeCount == 1 {
+            // Back to one node: it leaves the ring.
+            solo = ring[head]
+            ring = []
+            head = 0
+        } else if ring.count > 16 && nodeCount * 4 < ring.count { shrinkRing() }
     }
 
     private func shrinkRing() {
@@ -642,6 +717,7 @@ public final class ListValue {
     }
 
     public func removeAll() {
+        solo = nil
         ring = []
         head = 0
         nodeCount = 0
@@ -704,6 +780,8 @@ public final class ListValue {
     /// Checks the structure (tests): node counts add up, no node is empty, and only a node of
     /// one element exceeds the caps. Returns a description of the first violation.
     func structureProblem() -> String? {
+        if (solo != nil) != (nodeCount == 1) { return "solo node set with \(nodeCount) nodes" }
+        if nodeCount <= 1 && !ring.isEmpty { return "a ring of \(ring.count) with \(nodeCount) nodes" }
         var total = 0
         for k in 0..<nodeCount {
             let n = node(k)
@@ -722,20 +800,18 @@ public final class ListValue {
 
     public func copy() -> ListValue {
         let out = ListValue(fill: fill)
-        out.ring = [ListNode?](repeating: nil, count: Swift.max(4, ring.count))
-        for k in 0..<nodeCount { out.ring[k] = ListNode(copying: node(k)) }
-        out.nodeCount = nodeCount
+        for k in 0..<nodeCount { out.insertNode(ListNode(copying: node(k)), at: k) }
         out.count = count
         return out
     }
 
-    /// Bytes held: node buffers, node objects (48-byte chunks) and the ring. Like Redis's
+    /// Bytes held: node buffers, node objects (64-byte chunks) and the ring. Like Redis's
     /// MEMORY USAGE of a quicklist, it samples: exact up to 64 nodes, beyond that the first 64
     /// nodes' average times the node count (lazy freeing asks this of every deleted value).
     public var memoryBytes: Int {
         let sampled = Swift.min(nodeCount, 64)
         var nodes = 0
-        for k in 0..<sampled { nodes += node(k).capacity + 48 }
+        for k in 0..<sampled { nodes += node(k).capacity + 64 }
         if sampled < nodeCount { nodes = nodes / sampled * nodeCount }
         return ring.count * 8 + nodes
     }

@@ -182,6 +182,12 @@ public struct PackedList: ~Copyable {
     /// Writes one entry at `p`; returns its size.
     @inline(__always)
     static func encode(_ payload: UnsafeRawBufferPointer, at p: UnsafeMutableRawPointer) -> Int {
+        if payload.count < 0x80 {
+            // One length byte (nearly every entry): no prefix buffer and no copy call for it.
+            p.storeBytes(of: UInt8(truncatingIfNeeded: payload.count), as: UInt8.self)
+            if payload.count > 0 { (p + 1).copyMemory(from: payload.baseAddress!, byteCount: payload.count) }
+            return payload.count + 1
+        }
         var prefix = lengthPrefix(payload.count)
         withUnsafeBytes(of: &prefix.bytes) { p.copyMemory(from: $0.baseAddress!, byteCount: prefix.count) }
         if payload.count > 0 { (p + prefix.count).copyMemory(from: payload.baseAddress!, byteCount: payload.count) }
@@ -206,6 +212,14 @@ public struct PackedList: ~Copyable {
 
     public mutating func append(_ payload: UnsafeRawBufferPointer) {
         reserve(extra: PackedList.entrySize(payload.count))
+        used += UInt32(PackedList.encode(payload, at: base! + Int(used)))
+        entries += 1
+    }
+
+    /// Appends an entry into room the caller reserved (`reserveCapacity(bytes:)`) and has not
+    /// used yet: no capacity check (a builder of many values skips a malloc_usable_size call
+    /// per entry).
+    mutating func appendWithinCapacity(_ payload: UnsafeRawBufferPointer) {
         used += UInt32(PackedList.encode(payload, at: base! + Int(used)))
         entries += 1
     }

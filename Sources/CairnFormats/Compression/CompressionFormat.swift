@@ -89,10 +89,20 @@ public protocol StreamCompressor: AnyObject {
 /// `isFinished` is true. After any error the decompressor stays failed and rethrows it.
 public protocol StreamDecompressor: AnyObject {
     func feed(_ bytes: UnsafeRawBufferPointer) throws -> [UInt8]
+    /// As `feed`, with the plain bytes appended to `out` (a buffer reused from step to step)
+    /// instead of returned: the same bytes and the same errors.
+    func feed(_ bytes: UnsafeRawBufferPointer, appendingTo out: ChunkBuffer) throws
     /// True once the frame/stream end was reached and its checksum verified.
     var isFinished: Bool { get }
     /// Throws `CompressionError` ("truncated ...") if the input ended before the frame/stream end.
     func finish() throws
+}
+
+extension StreamDecompressor {
+    public func feed(_ bytes: UnsafeRawBufferPointer, appendingTo out: ChunkBuffer) throws {
+        let plain = try feed(bytes)
+        plain.withUnsafeBytes { out.append($0) }
+    }
 }
 
 /// A fresh compressor for `format` with default settings; nil for `.none`.

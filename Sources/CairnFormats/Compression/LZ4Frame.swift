@@ -234,6 +234,53 @@ public final class LZ4FrameDecompressor: StreamDecompressor {
         return out
     }
 
+    /// Decodes straight into `out`: with room for a whole block (`blockRoom`) after what it
+    /// holds, liblz4 writes a block's bytes there directly instead of through its own buffer
+    /// and then ours. The steps are `feed`'s, so the bytes and the error offsets are the same.
+    public func feed(_ bytes: UnsafeRawBufferPointer, appendingTo out: ChunkBuffer) throws {
+        if let failure { throw failure }
+        guard let base = bytes.baseAddress, bytes.count > 0 else { return }
+        if isFinished { try fail("trailing bytes after end of LZ4 frame", at: consumedBytes) }
+        try checkMagic(bytes)
+        var position = 0
+        while true {
+            let available = bytes.count - position
+            var sourceBytes = min(available, max(1, nextStepBytes))
+            // A whole block's room for an empty buffer; later in the same call (rare: the
+            // input ends one block and holds more) a step's room, rather than regrowing a buffer
+            // that holds a block already.
+            out.reserve(free: out.isEmpty ? Self.blockRoom : scratchBytes)
+            let room = out.free
+            var producedBytes = room.count
+            let hint = LZ4F_decompress(context, room.baseAddress!, &producedBytes, base + position, &sourceBytes, nil)
+            if lz4IsError(hint) { try fail("corrupt LZ4 frame: \(lz4ErrorName(hint))", at: consumedBytes + position) }
+            guard sourceBytes <= available, producedBytes <= room.count else {
+                try fail("LZ4F_decompress reported impossible sizes", at: consumedBytes + position)
+            }
+            out.commit(producedBytes)
+            producedTotal += producedBytes
+            position += sourceBytes
+            if hint == 0 {
+                isFinished = true
+                consumedBytes += position
+                if position < bytes.count { try fail("trailing bytes after end of LZ4 frame", at: consumedBytes) }
+                return
+            }
+            nextStepBytes = hint
+            if sourceBytes == 0 && producedBytes == 0 {
+                if position < bytes.count { try fail("LZ4F_decompress made no progress", at: consumedBytes + position) }
+                break
+            }
+            if position == bytes.count && producedBytes < room.count { break }
+        }
+        consumedBytes += position
+    }
+
+    /// The largest block a frame may declare (4 MiB) plus a margin: liblz4 decodes a block
+    /// into the caller's buffer directly only when that much is free (otherwise through its
+    /// own buffer, in pieces).
+    static let blockRoom = 4 * 1024 * 1024 + 64 * 1024
+
     public func finish() throws {
         if let failure { throw failure }
         if !isFinished { try fail("truncated LZ4 frame", at: consumedBytes) }
