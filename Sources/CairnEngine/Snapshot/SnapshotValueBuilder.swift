@@ -17,8 +17,11 @@
 //   zset   while members come in (score, member) order, which is how every writer stores a
 //          packed zset, entries are appended; the first one out of order, a long member or
 //          one too many, and the rest go through ZSetValue.insert from that point on
-//   set    an intset while members are integers; a set whose first member is not an integer
-//          gets its table sized once for the declared count
+//   set    as Redis 7.2 loads a plain set (SetValue.loading / addLoaded): the table, sized
+//          once, when the declared count is over set-max-intset-entries; otherwise an intset
+//          while members are integers, then a listpack (one buffer, sized from the first
+//          string member's length times the members still to come, trimmed at the end) while
+//          the set fits set-max-listpack-*, then the table
 //   list   elements collected, then one ring of the right capacity
 //
 // A file's count hint sizes things only up to `hintCap`.
@@ -95,7 +98,7 @@ final class SnapshotValueBuilder: RDBValueSink {
             // conversion point decides which scores were normalised on the way).
             zset = (countHint ?? 0) > limits.zsetMaxListpackEntries ? ZSetValue() : nil
         case .set:
-            set = SetValue()
+            set = SetValue.loading(count: countHint ?? 0, limits: limits, reserveAtMost: SnapshotValueBuilder.hintCap)
         case .string, .stream, .module:
             break
         }
@@ -136,6 +139,7 @@ final class SnapshotValueBuilder: RDBValueSink {
             if let z = zset { return .zset(z) }
             return .zset(ZSetValue(packed: takePacked()))
         case .set:
+            set.shrinkListpackToFit()
             return .set(set)
         case .stream, .module:
             preconditionFailure("streams are not built by SnapshotValueBuilder")
@@ -173,17 +177,14 @@ final class SnapshotValueBuilder: RDBValueSink {
     }
 
     override func setMember(_ member: UnsafeRawBufferPointer) -> Bool {
-        if set.isIntset && set.count == 0 && (member.count > 20 || parseInt64(member) == nil) {
-            // Not an integer set after all: the table, sized once.
-            set.convertToTable(seed: limits.seed)
-            set.table!.reserve(countHint)
+        let wasIntset = set.isIntset
+        let added = set.addLoaded(member, limits: limits, checkDuplicate: !elementsAreDistinct)
+        if wasIntset && set.isListpack {
+            // Just became a listpack: room for the members still to come, guessed from this one.
+            let toCome = max(0, min(countHint, limits.setMaxListpackEntries) - set.count)
+            set.reserveListpack(bytes: toCome * PackedList.entrySize(member.count))
         }
-        if let t = set.table {
-            if !elementsAreDistinct, t.find(member) != nil { return false }
-            t.insert(MemberNode.allocate(size: SetValue.nodeSize, key: Bytes(member)))
-            return true
-        }
-        return set.add(Bytes(member), limits: limits)
+        return added
     }
 
     override func hashField(_ field: UnsafeRawBufferPointer) -> Bool {

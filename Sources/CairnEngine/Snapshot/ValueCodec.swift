@@ -38,6 +38,8 @@ public enum ValueCodec {
     /// Writes one key the way Redis writes it: [expire] type key value. Collections keep the
     /// encoding they have in memory, as Redis's rdbSaveObject does: a packed hash or zset is a
     /// listpack, an intset set an intset, anything converted to a table is written plain.
+    /// A listpack set is a listpack (type 20) from RDB version 11, as Redis 7.2 writes it;
+    /// version 10 has no such type, so it is written plain there and Redis 7.0 loads it.
     public static func write(_ writer: RDBWriter, key: Bytes, value: Value, expireAtMs: Int64?) {
         switch value {
         case .string(let bytes):
@@ -52,7 +54,8 @@ public enum ValueCodec {
             writer.list(key: key, elements: l.elements, expireAtMs: expireAtMs)
         case .set(let s):
             writer.set(key: key, members: s.members, expireAtMs: expireAtMs,
-                       maxIntsetEntries: s.isIntset ? Int.max : 0, maxListpackEntries: 0)
+                       maxIntsetEntries: s.isIntset ? Int.max : 0,
+                       maxListpackEntries: s.isListpack ? Int.max : 0, maxListpackValue: Int.max)
         case .zset(let z):
             let packed = z.isPacked ? Int.max : 0
             writer.zset(key: key, members: z.elements, expireAtMs: expireAtMs,
@@ -62,7 +65,8 @@ public enum ValueCodec {
     }
 
     /// The engine value for a value read from an RDB stream, in the encoding `engine`'s
-    /// limits choose (hash-max-listpack-*, set-max-intset-entries, zset-max-listpack-*), as
+    /// limits choose (hash-max-listpack-*, set-max-intset-entries, set-max-listpack-*,
+    /// zset-max-listpack-*), as
     /// Redis re-derives encodings on load. Throws `UnsupportedValue` for what the engine does
     /// not hold (the caller reports the key and file offset).
     public static func value(from rdb: RDBValue, for engine: Engine) throws -> Value {
@@ -85,8 +89,9 @@ public enum ValueCodec {
         case .list(let elements):
             return .list(ListValue(elements, fill: limits.listMaxListpackSize))
         case .set(let members):
-            let s = SetValue()
-            for m in members { s.add(m, limits: limits) }
+            let s = SetValue.loading(count: members.count, limits: limits)
+            for m in members { _ = m.withUnsafeBytes { s.addLoaded($0, limits: limits, checkDuplicate: true) } }
+            s.shrinkListpackToFit()
             return .set(s)
         case .zset(let members):
             let z = ZSetValue()
