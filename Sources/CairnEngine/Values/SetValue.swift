@@ -41,13 +41,46 @@ public final class SetValue {
         case intset, listpack, hashtable
     }
 
-    public private(set) var encoding: Encoding
-    /// Members in ascending order while the set is an intset.
-    public private(set) var ints: [Int64] = []
-    /// Members in insertion order while the set is a listpack.
+    /// What holds the members besides `packed`: one word (the enum keeps its tag in the
+    /// references' spare bits), so a set is a 40-byte object, a 48-byte malloc chunk, like
+    /// before listpacks existed (SetValueTests pins it).
+    private enum Storage {
+        /// Members in ascending order.
+        case intset([Int64])
+        /// The members are in `packed`, in insertion order.
+        case listpack
+        /// Its nodes belong to this value.
+        case table(MemberTable)
+    }
+    private var storage: Storage = .intset([])
     private(set) var packed = PackedList()
-    /// The table once converted; its nodes belong to this value.
-    public private(set) var table: MemberTable?
+
+    public var encoding: Encoding {
+        switch storage {
+        case .intset: return .intset
+        case .listpack: return .listpack
+        case .table: return .hashtable
+        }
+    }
+    /// Members in ascending order while the set is an intset (empty otherwise).
+    public var ints: [Int64] {
+        if case .intset(let a) = storage { return a }
+        return []
+    }
+    /// The table once converted.
+    public var table: MemberTable? {
+        if case .table(let t) = storage { return t }
+        return nil
+    }
+
+    /// Changes the intset's array in place (no copy: the enum lets go of it meanwhile).
+    @inline(__always)
+    private func mutateInts<R>(_ body: (inout [Int64]) -> R) -> R {
+        guard case .intset(var a) = storage else { preconditionFailure("not an intset") }
+        storage = .listpack
+        defer { storage = .intset(a) }
+        return body(&a)
+    }
 
     /// Bytes of a member node: the table's link and key, no payload.
     static let nodeSize = MemberNode.payloadOffset
@@ -55,20 +88,19 @@ public final class SetValue {
     static let listpackBytesMax = 1 << 30
 
     /// An empty intset (Redis starts SUNION/SDIFF results and integer members this way).
-    public init() { encoding = .intset }
+    public init() {}
 
-    private init(encoding: Encoding) { self.encoding = encoding }
+    private init(storage: Storage) { self.storage = storage }
 
     /// An empty table sized for `n` members.
     private convenience init(tableFor n: Int, seed: SipHashSeed) {
-        self.init(encoding: .hashtable)
         let t = MemberTable(seed: seed)
         t.reserve(n)
-        table = t
+        self.init(storage: .table(t))
     }
 
     /// An empty listpack (Redis's createSetListpackObject).
-    public static func emptyListpack() -> SetValue { SetValue(encoding: .listpack) }
+    public static func emptyListpack() -> SetValue { SetValue(storage: .listpack) }
 
     /// A new set that can hold `first`, for a command about to add `sizeHint` members
     /// (Redis 7.2's setTypeCreate).
@@ -93,10 +125,10 @@ public final class SetValue {
     deinit { table?.forEach { $0.free() } }
 
     public var count: Int {
-        switch encoding {
-        case .intset: return ints.count
+        switch storage {
+        case .intset(let a): return a.count
         case .listpack: return packed.count
-        case .hashtable: return table!.count
+        case .table(let t): return t.count
         }
     }
     public var isIntset: Bool { encoding == .intset }
@@ -135,7 +167,7 @@ public final class SetValue {
 
     /// Index of `v` in `ints`, or where it would be inserted.
     @inline(__always)
-    func intIndex(_ v: Int64) -> (index: Int, found: Bool) {
+    static func intIndex(_ ints: [Int64], _ v: Int64) -> (index: Int, found: Bool) {
         var lo = 0, hi = ints.count
         while lo < hi {
             let mid = (lo + hi) >> 1
@@ -149,12 +181,12 @@ public final class SetValue {
     }
 
     public func contains(_ member: UnsafeRawBufferPointer) -> Bool {
-        switch encoding {
-        case .hashtable: return table!.find(member) != nil
+        switch storage {
+        case .table(let t): return t.find(member) != nil
         case .listpack: return packed.find(member) != nil
-        case .intset:
+        case .intset(let a):
             guard let v = SetValue.integer(member) else { return false }
-            return intIndex(v).found
+            return SetValue.intIndex(a, v).found
         }
     }
 
@@ -175,9 +207,8 @@ public final class SetValue {
     }
 
     private func add(_ member: UnsafeRawBufferPointer, limits: CollectionLimits, checkDuplicate: Bool) -> Bool {
-        switch encoding {
-        case .hashtable:
-            let t = table!
+        switch storage {
+        case .table(let t):
             if checkDuplicate && t.find(member) != nil { return false }
             t.insert(MemberNode.allocate(size: SetValue.nodeSize, key: Bytes(member)))
             return true
@@ -195,14 +226,19 @@ public final class SetValue {
 
         case .intset:
             if let v = SetValue.integer(member) {
-                let (i, found) = intIndex(v)
-                if found { return false }
-                ints.insert(v, at: i)
-                if ints.count > SetValue.intsetMaxEntries(limits) {
-                    convertToTable(seed: limits.seed, reserve: ints.count)
+                let grown: Int? = mutateInts { a in
+                    let (i, found) = SetValue.intIndex(a, v)
+                    if found { return nil }
+                    a.insert(v, at: i)
+                    return a.count
+                }
+                guard let n = grown else { return false }
+                if n > SetValue.intsetMaxEntries(limits) {
+                    convertToTable(seed: limits.seed, reserve: n)
                 }
                 return true
             }
+            let ints = self.ints
             // Not an integer: a listpack when everything fits one, else the table.
             var longest = 0
             if let lo = ints.first, let hi = ints.last {
@@ -245,7 +281,7 @@ public final class SetValue {
     /// Turns a set whose members are all integers into an intset when it has at most
     /// set-max-intset-entries (Redis 7.2's maybeConvertToIntset, SINTERSTORE's last step).
     public func convertToIntsetIfAllIntegers(limits: CollectionLimits) {
-        guard encoding != .intset && count <= SetValue.intsetMaxEntries(limits) else { return }
+        guard !isIntset && count <= SetValue.intsetMaxEntries(limits) else { return }
         var values: [Int64] = []
         values.reserveCapacity(count)
         var allIntegers = true
@@ -257,8 +293,7 @@ public final class SetValue {
         guard allIntegers else { return }
         values.sort()
         dropStorage()
-        ints = values
-        encoding = .intset
+        storage = .intset(values)
     }
 
     // MARK: removing
@@ -266,9 +301,8 @@ public final class SetValue {
     /// Removes a member; returns whether it was there.
     @discardableResult
     public func remove(_ member: Bytes) -> Bool {
-        switch encoding {
-        case .hashtable:
-            let t = table!
+        switch storage {
+        case .table(let t):
             guard let n = t.remove(member) else { return false }
             n.free()
             t.shrinkIfNeeded()
@@ -279,10 +313,11 @@ public final class SetValue {
             return true
         case .intset:
             guard let v = SetValue.integer(member) else { return false }
-            let (i, found) = intIndex(v)
-            if !found { return false }
-            ints.remove(at: i)
-            return true
+            return mutateInts { a in
+                let (i, found) = SetValue.intIndex(a, v)
+                if found { a.remove(at: i) }
+                return found
+            }
         }
     }
 
@@ -291,23 +326,23 @@ public final class SetValue {
     /// Visits every member (ascending for an intset, insertion order for a listpack, table
     /// order for a table).
     public func forEach(_ body: (Bytes) -> Void) {
-        switch encoding {
-        case .hashtable: table!.forEach { body($0.key) }
+        switch storage {
+        case .table(let t): t.forEach { body($0.key) }
         case .listpack: packed.forEach { body(Bytes($0)); return true }
-        case .intset: for v in ints { body(Bytes(v)) }
+        case .intset(let ints): for v in ints { body(Bytes(v)) }
         }
     }
 
     /// Visits every member's bytes without copying them where the encoding allows; stop by
     /// returning false.
     func forEachRaw(_ body: (UnsafeRawBufferPointer) -> Bool) {
-        switch encoding {
-        case .hashtable:
+        switch storage {
+        case .table(let t):
             var going = true
-            table!.forEach { n in if going { going = n.key.withUnsafeBytes { body($0) } } }
+            t.forEach { n in if going { going = n.key.withUnsafeBytes { body($0) } } }
         case .listpack:
             packed.forEach(body)
-        case .intset:
+        case .intset(let ints):
             for v in ints {
                 let b = Bytes(v)
                 if !b.withUnsafeBytes({ body($0) }) { return }
@@ -324,12 +359,12 @@ public final class SetValue {
 
     /// A uniformly chosen member (close to uniform for the table: bucket, then chain).
     public func randomMember<G: RandomNumberGenerator>(using rng: inout G) -> Bytes? {
-        switch encoding {
-        case .hashtable: return table!.randomNode(using: &rng)?.key
+        switch storage {
+        case .table(let t): return t.randomNode(using: &rng)?.key
         case .listpack:
             guard !packed.isEmpty else { return nil }
             return packed.bytes(at: packed.offset(ofEntry: Int.random(in: 0..<packed.count, using: &rng)))
-        case .intset:
+        case .intset(let ints):
             guard !ints.isEmpty else { return nil }
             return Bytes(ints[Int.random(in: 0..<ints.count, using: &rng)])
         }
@@ -385,12 +420,9 @@ public final class SetValue {
 
     /// Drops the current members' storage (the caller installs the new encoding's).
     private func dropStorage() {
-        if let t = table {
-            t.forEach { $0.free() }
-            table = nil
-        }
+        if let t = table { t.forEach { $0.free() } }
+        storage = .listpack
         packed.removeAll()
-        ints = []
     }
 
     public func convertToTable(seed: SipHashSeed) {
@@ -399,28 +431,25 @@ public final class SetValue {
 
     /// Converts to the table sized for `n` members (Redis's setTypeConvertAndExpand).
     func convertToTable(seed: SipHashSeed, reserve n: Int) {
-        guard encoding != .hashtable else { return }
+        guard table == nil else { return }
         let t = MemberTable(seed: seed)
         t.reserve(max(n, count))
         forEach { t.insert(MemberNode.allocate(size: SetValue.nodeSize, key: $0)) }
         packed.removeAll()
-        ints = []
-        table = t
-        encoding = .hashtable
+        storage = .table(t)
     }
 
     /// Intset → listpack: the integers' text in ascending order, with room for `extraBytes`
     /// more (the member that caused the conversion).
     private func convertToListpack(extraBytes: Int) {
-        precondition(encoding == .intset)
+        guard case .intset(let ints) = storage else { preconditionFailure("not an intset") }
         var lp = PackedList()
         var bytes = extraBytes
         for v in ints { bytes += PackedList.entrySize(SetValue.decimalLength(v)) }
         lp.reserveExactly(extra: bytes)
         for v in ints { lp.append(Bytes(v)) }
-        ints = []
         packed = lp
-        encoding = .listpack
+        storage = .listpack
     }
 
     /// Gives back the spare capacity of a listpack that is complete (after a load).
@@ -434,29 +463,27 @@ public final class SetValue {
     }
 
     public func copy() -> SetValue {
-        let out = SetValue()
-        out.encoding = encoding
-        switch encoding {
-        case .hashtable:
-            let t = table!
+        switch storage {
+        case .table(let t):
             let nt = MemberTable(seed: t.seed)
             nt.reserve(t.count)
             t.forEach { nt.insert(MemberNode.allocate(size: SetValue.nodeSize, key: $0.key)) }
-            out.table = nt
+            return SetValue(storage: .table(nt))
         case .listpack:
+            let out = SetValue(storage: .listpack)
             out.packed = packed.copy()
-        case .intset:
-            out.ints = ints
+            return out
+        case .intset(let ints):
+            return SetValue(storage: .intset(ints))
         }
-        return out
     }
 
     /// O(1) estimate (see HashValue.memoryBytes): a 48-byte malloc chunk per member node.
     public var memoryBytes: Int {
-        switch encoding {
-        case .hashtable: return table!.bucketCount * 8 + table!.count * 48
+        switch storage {
+        case .table(let t): return t.bucketCount * 8 + t.count * 48
         case .listpack: return packed.memoryBytes
-        case .intset: return ints.capacity * 8
+        case .intset(let ints): return ints.capacity * 8
         }
     }
 }
