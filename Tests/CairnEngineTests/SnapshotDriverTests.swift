@@ -457,9 +457,14 @@ final class SnapshotDriverTests: XCTestCase {
             XCTAssertEqual(target.run(["OBJECT", "ENCODING", "s-strs"]), "$8\r\nlistpack\r\n", "v\(version)")
             XCTAssertEqual(target.run(["SMEMBERS", "s-strs"]), "*3\r\n$1\r\nx\r\n$1\r\ny\r\n$1\r\n1\r\n", "v\(version)")
             XCTAssertEqual(target.run(["OBJECT", "ENCODING", "s-big"]), "$9\r\nhashtable\r\n", "v\(version)")
-            // A listpack of integers only loads as an intset: the loader re-derives the
-            // encoding from the members (Redis 7.2 keeps a type-20 listpack as it is).
-            XCTAssertEqual(target.run(["OBJECT", "ENCODING", "s-lp-ints"]), "$6\r\nintset\r\n", "v\(version)")
+            // A listpack of integers only: kept a listpack from a type-20 listpack, as Redis 7.2
+            // keeps it; an intset again from a plain set, as Redis 7.2 loads that.
+            if version == 11 {
+                XCTAssertEqual(target.run(["OBJECT", "ENCODING", "s-lp-ints"]), "$8\r\nlistpack\r\n")
+                XCTAssertEqual(target.run(["SMEMBERS", "s-lp-ints"]), "*2\r\n$1\r\n9\r\n$1\r\n5\r\n")
+            } else {
+                XCTAssertEqual(target.run(["OBJECT", "ENCODING", "s-lp-ints"]), "$6\r\nintset\r\n")
+            }
         }
     }
 

@@ -17,11 +17,13 @@
 //   zset   while members come in (score, member) order, which is how every writer stores a
 //          packed zset, entries are appended; the first one out of order, a long member or
 //          one too many, and the rest go through ZSetValue.insert from that point on
-//   set    as Redis 7.2 loads a plain set (SetValue.loading / addLoaded): the table, sized
-//          once, when the declared count is over set-max-intset-entries; otherwise an intset
-//          while members are integers, then a listpack (one buffer, sized from the first
+//   set    as Redis 7.2 loads a plain set or intset (SetValue.loading / addLoaded): the table,
+//          sized once, when the declared count is over set-max-intset-entries; otherwise an
+//          intset while members are integers, then a listpack (one buffer, sized from the first
 //          string member's length times the members still to come, trimmed at the end) while
-//          the set fits set-max-listpack-*, then the table
+//          the set fits set-max-listpack-*, then the table. An RDB listpack (type 20, told by
+//          setIsListpack) stays a listpack in file order unless it has more than
+//          set-max-listpack-entries members, as Redis 7.2 keeps it
 //   list   elements collected, then one ring of the right capacity
 //
 // A file's count hint sizes things only up to `hintCap`.
@@ -58,6 +60,7 @@ final class SnapshotValueBuilder: RDBValueSink {
 
     // set
     private var set = SetValue()
+    private var setIsRDBListpack = false    // type 20: kept a listpack as Redis 7.2 keeps it
 
     /// Set when the value holds something the engine cannot (hash fields with a TTL).
     private(set) var unsupported: ValueCodec.UnsupportedValue?
@@ -99,6 +102,7 @@ final class SnapshotValueBuilder: RDBValueSink {
             zset = (countHint ?? 0) > limits.zsetMaxListpackEntries ? ZSetValue() : nil
         case .set:
             set = SetValue.loading(count: countHint ?? 0, limits: limits, reserveAtMost: SnapshotValueBuilder.hintCap)
+            setIsRDBListpack = false
         case .string, .stream, .module:
             break
         }
@@ -139,7 +143,7 @@ final class SnapshotValueBuilder: RDBValueSink {
             if let z = zset { return .zset(z) }
             return .zset(ZSetValue(packed: takePacked()))
         case .set:
-            set.shrinkListpackToFit()
+            if setIsRDBListpack { set.finishLoadedListpack(limits: limits) } else { set.shrinkListpackToFit() }
             return .set(set)
         case .stream, .module:
             preconditionFailure("streams are not built by SnapshotValueBuilder")
@@ -176,12 +180,23 @@ final class SnapshotValueBuilder: RDBValueSink {
         elements.append(Bytes(element))
     }
 
+    override func setIsListpack() {
+        setIsRDBListpack = true
+        set = SetValue.loadingListpack(count: countHint, limits: limits, reserveAtMost: SnapshotValueBuilder.hintCap)
+    }
+
     override func setMember(_ member: UnsafeRawBufferPointer) -> Bool {
+        if setIsRDBListpack {
+            if set.isListpack && set.count == 0 {
+                set.reserveListpack(bytes: min(countHint, limits.setMaxListpackEntries) * PackedList.entrySize(member.count))
+            }
+            return set.addLoadedListpackMember(member, limits: limits, checkDuplicate: !elementsAreDistinct)
+        }
         let wasIntset = set.isIntset
         let added = set.addLoaded(member, limits: limits, checkDuplicate: !elementsAreDistinct)
         if wasIntset && set.isListpack {
             // Just became a listpack: room for the members still to come, guessed from this one.
-            let toCome = max(0, min(countHint, limits.setMaxListpackEntries) - set.count)
+            let toCome = max(0, min(countHint, limits.setMaxListpackEntries, SnapshotValueBuilder.hintCap) - set.count)
             set.reserveListpack(bytes: toCome * PackedList.entrySize(member.count))
         }
         return added

@@ -69,13 +69,14 @@ public enum ValueCodec {
     /// zset-max-listpack-*), as
     /// Redis re-derives encodings on load. Throws `UnsupportedValue` for what the engine does
     /// not hold (the caller reports the key and file offset).
-    public static func value(from rdb: RDBValue, for engine: Engine) throws -> Value {
-        try value(from: rdb, limits: CollectionLimits(engine.config, seed: engine.seed))
+    public static func value(from rdb: RDBValue, for engine: Engine, rdbType: UInt8? = nil) throws -> Value {
+        try value(from: rdb, limits: CollectionLimits(engine.config, seed: engine.seed), rdbType: rdbType)
     }
 
     /// The same with the limits taken once (the snapshot loader's decoding thread does not
-    /// read the engine).
-    public static func value(from rdb: RDBValue, limits: CollectionLimits) throws -> Value {
+    /// read the engine). `rdbType`, the value's type byte when known, tells a set that was an
+    /// RDB listpack (20), which Redis 7.2 keeps a listpack whatever its members.
+    public static func value(from rdb: RDBValue, limits: CollectionLimits, rdbType: UInt8? = nil) throws -> Value {
         switch rdb {
         case .string(let bytes):
             return .string(compacting: bytes)
@@ -88,6 +89,11 @@ public enum ValueCodec {
             return .hash(h)
         case .list(let elements):
             return .list(ListValue(elements, fill: limits.listMaxListpackSize))
+        case .set(let members) where rdbType == RDBType.setListpack.rawValue:
+            let s = SetValue.loadingListpack(count: members.count, limits: limits)
+            for m in members { _ = m.withUnsafeBytes { s.addLoadedListpackMember($0, limits: limits, checkDuplicate: true) } }
+            s.finishLoadedListpack(limits: limits)
+            return .set(s)
         case .set(let members):
             let s = SetValue.loading(count: members.count, limits: limits)
             for m in members { _ = m.withUnsafeBytes { s.addLoaded($0, limits: limits, checkDuplicate: true) } }
@@ -108,6 +114,8 @@ public enum ValueCodec {
 public struct RDBKeyAssembler {
     public private(set) var key: Bytes?
     public private(set) var kind: RDBValueKind = .string
+    /// The value's RDB type byte.
+    public private(set) var encoding: UInt8 = 0
     public private(set) var expireAtMs: Int64?
     public private(set) var idle: UInt64?
     public private(set) var freq: UInt8?
@@ -125,9 +133,10 @@ public struct RDBKeyAssembler {
     /// not part of a key (aux, selectDB, ...) are ignored.
     public mutating func feed(_ event: RDBEvent) -> RDBValue? {
         switch event {
-        case .keyBegin(let k, let kind, _, let expire, let idle, let freq):
+        case .keyBegin(let k, let kind, let encoding, let expire, let idle, let freq):
             key = k
             self.kind = kind
+            self.encoding = encoding
             expireAtMs = expire
             self.idle = idle
             self.freq = freq

@@ -122,6 +122,36 @@ public final class SetValue {
         return SetValue()
     }
 
+    /// An empty set for loading an RDB listpack (type 20) of `count` members: a listpack, as
+    /// Redis 7.2 keeps it, unless it has more than set-max-listpack-entries (then the table).
+    public static func loadingListpack(count: Int, limits: CollectionLimits, reserveAtMost: Int = 1 << 16) -> SetValue {
+        if count > limits.setMaxListpackEntries {
+            return SetValue(tableFor: min(count, reserveAtMost), seed: limits.seed)
+        }
+        return emptyListpack()
+    }
+
+    /// Adds a member of an RDB listpack loaded as one (`loadingListpack`): appended in file
+    /// order whatever it holds (Redis checks neither integers nor set-max-listpack-value
+    /// there). Returns false for a duplicate.
+    public func addLoadedListpackMember(_ member: UnsafeRawBufferPointer, limits: CollectionLimits, checkDuplicate: Bool) -> Bool {
+        guard case .listpack = storage,
+              packed.endOffset + PackedList.entrySize(member.count) <= SetValue.listpackBytesMax else {
+            if isListpack { convertToTable(seed: limits.seed, reserve: count + 1) }
+            return add(member, limits: limits, checkDuplicate: checkDuplicate)
+        }
+        if checkDuplicate && packed.find(member) != nil { return false }
+        packed.append(member)
+        return true
+    }
+
+    /// The end of a loaded RDB listpack: one with more members than its count said and than
+    /// set-max-listpack-entries allows becomes the table, as Redis converts it after loading.
+    public func finishLoadedListpack(limits: CollectionLimits) {
+        if isListpack && count > limits.setMaxListpackEntries { convertToTable(seed: limits.seed) }
+        shrinkListpackToFit()
+    }
+
     deinit { table?.forEach { $0.free() } }
 
     public var count: Int {
@@ -275,7 +305,8 @@ public final class SetValue {
             if m.count > limits.setMaxListpackValue { return }
             bytes += PackedList.entrySize(m.count)
         }
-        packed.reserveExactly(extra: bytes)
+        // set-max-listpack-value may be configured huge: never reserve past the listpack cap.
+        if bytes <= SetValue.listpackBytesMax { packed.reserveExactly(extra: bytes) }
     }
 
     /// Turns a set whose members are all integers into an intset when it has at most
@@ -457,9 +488,10 @@ public final class SetValue {
         if encoding == .listpack { packed.shrinkToFit() }
     }
 
-    /// Room for `bytes` more bytes of listpack entries (a loader that can estimate them).
+    /// Room for `bytes` more bytes of listpack entries (a loader that can estimate them from a
+    /// count in the file: so at most 64 KiB, whatever the estimate).
     func reserveListpack(bytes: Int) {
-        if encoding == .listpack && bytes > 0 { packed.reserveExactly(extra: bytes) }
+        if encoding == .listpack && bytes > 0 && bytes <= 1 << 16 { packed.reserveExactly(extra: bytes) }
     }
 
     public func copy() -> SetValue {
