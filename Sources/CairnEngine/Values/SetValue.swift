@@ -31,6 +31,10 @@
 // exceeds the current encoding's limit (setTypeMaybeConvert) - the hint counts arguments, so
 // `SADD s a a a …` with 129 arguments makes a hashtable of one member, as in Redis.
 //
+// Loading follows Redis 7.2's rdbLoadObject (`loading` / `addLoaded` for plain sets and intsets,
+// `loadingListpack` / `addLoadedListpackMember` for RDB listpacks, which stay listpacks); see
+// docs/formats/snapshot.md for what each RDB version stores.
+//
 // Values built whole by a command follow their Redis 7.2 recipes (SetCommands.swift):
 // SUNION(STORE)/SDIFF(STORE) results start as an intset, SINTERSTORE results as an intset
 // (first set an intset) or a listpack and become an intset when every member is an integer,
