@@ -39,8 +39,10 @@ public struct EngineConfig {
     /// hash-max-listpack-entries / hash-max-listpack-value
     public var hashMaxListpackEntries = 512
     public var hashMaxListpackValue = 64
-    /// set-max-intset-entries
+    /// set-max-intset-entries; set-max-listpack-entries / set-max-listpack-value (Redis 7.2)
     public var setMaxIntsetEntries = 512
+    public var setMaxListpackEntries = 128
+    public var setMaxListpackValue = 64
     /// zset-max-listpack-entries / zset-max-listpack-value
     public var zsetMaxListpackEntries = 128
     public var zsetMaxListpackValue = 64

@@ -128,6 +128,8 @@ public final class Server {
         engine.config.hashMaxListpackEntries = Int(config.int("hash-max-listpack-entries"))
         engine.config.hashMaxListpackValue = Int(config.int("hash-max-listpack-value"))
         engine.config.setMaxIntsetEntries = Int(config.int("set-max-intset-entries"))
+        engine.config.setMaxListpackEntries = Int(config.int("set-max-listpack-entries"))
+        engine.config.setMaxListpackValue = Int(config.int("set-max-listpack-value"))
         engine.config.zsetMaxListpackEntries = Int(config.int("zset-max-listpack-entries"))
         engine.config.zsetMaxListpackValue = Int(config.int("zset-max-listpack-value"))
         engine.config.listMaxListpackSize = Int(config.int("list-max-listpack-size"))
@@ -140,7 +142,7 @@ public final class Server {
                      "latency-monitor-threshold", "lazyfree-lazy-user-del", "lazyfree-lazy-user-flush",
                      "lazyfree-lazy-expire", "repl-backlog-size", "loglevel",
                      "hash-max-listpack-entries", "hash-max-listpack-value", "set-max-intset-entries",
-                     "zset-max-listpack-entries", "zset-max-listpack-value", "list-max-listpack-size"] {
+                     "set-max-listpack-entries", "set-max-listpack-value", "zset-max-listpack-entries", "zset-max-listpack-value", "list-max-listpack-size"] {
             config.onApply(name) { [unowned self] _ in self.applyConfigToEngine(); return nil }
         }
         config.onApply("hz") { [unowned self] _ in

@@ -66,6 +66,8 @@ final class CollectionModelTests: XCTestCase {
         c.hashMaxListpackEntries = 8
         c.hashMaxListpackValue = 16
         c.setMaxIntsetEntries = 8
+        c.setMaxListpackEntries = 6
+        c.setMaxListpackValue = 2
         c.zsetMaxListpackEntries = 8
         c.zsetMaxListpackValue = 16
         return c
@@ -147,7 +149,10 @@ final class CollectionModelTests: XCTestCase {
     // MARK: sets
 
     func testSetAgainstSetModel() {
-        for (seed, config) in [(UInt64(3), smallLimits()), (4, EngineConfig())] {
+        var packed = EngineConfig()   // sets that are listpacks most of the time
+        packed.setMaxIntsetEntries = 2
+        packed.setMaxListpackEntries = 12
+        for (seed, config) in [(UInt64(3), smallLimits()), (4, EngineConfig()), (5, packed)] {
             var rng = SeededRNG(seed: seed)
             let h = EngineHarness(config: config)
             var model: [String: Set<String>] = ["a": [], "b": [], "c": []]
@@ -590,10 +595,15 @@ final class CollectionModelTests: XCTestCase {
     func testDigestDoesNotDependOnEncodingOrInsertionOrder() {
         var small = EngineConfig()
         small.setMaxIntsetEntries = 1
+        small.setMaxListpackEntries = 1
         small.hashMaxListpackEntries = 1
         small.zsetMaxListpackEntries = 1
-        let a = EngineHarness(), b = EngineHarness(config: small)
-        _ = a.call(["SADD", "s", "1", "2", "3"]); _ = b.call(["SADD", "s", "3", "2", "1"])
+        var packedSets = EngineConfig()
+        packedSets.setMaxIntsetEntries = 1
+        let a = EngineHarness(), b = EngineHarness(config: small), c = EngineHarness(config: packedSets)
+        _ = a.call(["SADD", "s", "1", "2", "3"]); _ = b.call(["SADD", "s", "3", "2", "1"]); _ = c.call(["SADD", "s", "2", "3", "1"])
+        c.expect(["OBJECT", "ENCODING", "s"], "$8\r\nlistpack\r\n")
+        XCTAssertEqual(Digest.hex(Digest.dataset(a.engine)), Digest.hex(Digest.dataset(c.engine)))
         _ = a.call(["HSET", "h", "x", "1", "y", "2"]); _ = b.call(["HSET", "h", "y", "2", "x", "1"])
         _ = a.call(["ZADD", "z", "1", "a", "2", "b"]); _ = b.call(["ZADD", "z", "2", "b", "1", "a"])
         _ = a.call(["RPUSH", "l", "a", "b"]); _ = b.call(["RPUSH", "l", "a", "b"])

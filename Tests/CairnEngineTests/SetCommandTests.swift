@@ -1,5 +1,6 @@
 // Generated from Redis 7.0.15 replies by the oracle script; the replies are literals so the
-// tests run without a server.
+// tests run without a server. Where Redis 7.2 differs (the listpack set encoding, issue #3),
+// the expected replies follow 7.2's t_set.c rules and say so; Debian has no 7.2 to ask.
 
 import XCTest
 @testable import CairnEngine
@@ -20,18 +21,25 @@ final class SetCommandTests: XCTestCase {
         h.expect(["SREM", "s", "1"], ":0\r\n")
         h.expect(["SCARD", "nokey"], ":0\r\n")
         h.expect(["SMEMBERS", "nokey"], "*0\r\n")
+        // 7.2: small sets of strings are listpacks, members in insertion order; an intset
+        // that gets a string becomes one with its integers first, ascending.
         h.expect(["SADD", "t", "a"], ":1\r\n")
-        h.expect(["OBJECT", "ENCODING", "t"], "$9\r\nhashtable\r\n")
+        h.expect(["OBJECT", "ENCODING", "t"], "$8\r\nlistpack\r\n")
         h.expect(["TYPE", "t"], "+set\r\n")
         h.expect(["SADD", "u", "1", "a"], ":2\r\n")
-        h.expect(["OBJECT", "ENCODING", "u"], "$9\r\nhashtable\r\n")
+        h.expect(["OBJECT", "ENCODING", "u"], "$8\r\nlistpack\r\n")
+        h.expect(["SADD", "u", "0"], ":1\r\n")
+        h.expect(["SMEMBERS", "u"], "*3\r\n$1\r\n1\r\n$1\r\na\r\n$1\r\n0\r\n")
         h.expect(["SADD", "v", "01", "1"], ":2\r\n")
-        h.expect(["OBJECT", "ENCODING", "v"], "$9\r\nhashtable\r\n")
+        h.expect(["OBJECT", "ENCODING", "v"], "$8\r\nlistpack\r\n")
+        h.expect(["SMEMBERS", "v"], "*2\r\n$2\r\n01\r\n$1\r\n1\r\n")
+        h.expect(["SADD", "i", "30", "-7", "b"], ":3\r\n")
+        h.expect(["SMEMBERS", "i"], "*3\r\n$2\r\n-7\r\n$2\r\n30\r\n$1\r\nb\r\n")
         h.expect(["SADD", "w", "-9223372036854775808", "9223372036854775807"], ":2\r\n")
         h.expect(["OBJECT", "ENCODING", "w"], "$6\r\nintset\r\n")
         h.expect(["SMEMBERS", "w"], "*2\r\n$20\r\n-9223372036854775808\r\n$19\r\n9223372036854775807\r\n")
         h.expect(["SADD", "x", "9223372036854775808"], ":1\r\n")
-        h.expect(["OBJECT", "ENCODING", "x"], "$9\r\nhashtable\r\n")
+        h.expect(["OBJECT", "ENCODING", "x"], "$8\r\nlistpack\r\n")
     }
 
     func testSetWrongTypeAndArity() {
@@ -142,15 +150,22 @@ final class SetCommandTests: XCTestCase {
         let h = EngineHarness()
         h.expect(["SADD", "a", "x", "y", "z", "1"], ":4\r\n")
         h.expect(["SADD", "b", "y", "z", "w"], ":3\r\n")
-        h.expectSorted(["SINTER", "a", "b"], "*2\r\n$1\r\nz\r\n$1\r\ny\r\n")
-        h.expectSorted(["SUNION", "a", "b"], "*5\r\n$1\r\nw\r\n$1\r\n1\r\n$1\r\nz\r\n$1\r\ny\r\n$1\r\nx\r\n")
-        h.expectSorted(["SDIFF", "a", "b"], "*2\r\n$1\r\n1\r\n$1\r\nx\r\n")
+        // 7.2, listpacks: SINTER walks the smallest set (b) in order; SUNION/SDIFF build an
+        // intset that becomes a listpack at the first string, so their order is exact too.
+        h.expect(["SINTER", "a", "b"], "*2\r\n$1\r\ny\r\n$1\r\nz\r\n")
+        h.expect(["SUNION", "a", "b"], "*5\r\n$1\r\nx\r\n$1\r\ny\r\n$1\r\nz\r\n$1\r\n1\r\n$1\r\nw\r\n")
+        h.expect(["SUNION", "b", "a"], "*5\r\n$1\r\ny\r\n$1\r\nz\r\n$1\r\nw\r\n$1\r\nx\r\n$1\r\n1\r\n")
+        h.expect(["SDIFF", "a", "b"], "*2\r\n$1\r\nx\r\n$1\r\n1\r\n")
         h.expect(["SINTERSTORE", "d", "a", "b"], ":2\r\n")
-        h.expect(["OBJECT", "ENCODING", "d"], "$9\r\nhashtable\r\n")
+        h.expect(["OBJECT", "ENCODING", "d"], "$8\r\nlistpack\r\n")
+        h.expect(["SMEMBERS", "d"], "*2\r\n$1\r\ny\r\n$1\r\nz\r\n")
         h.expect(["SDIFFSTORE", "d", "a", "b"], ":2\r\n")
-        h.expect(["OBJECT", "ENCODING", "d"], "$9\r\nhashtable\r\n")
+        h.expect(["OBJECT", "ENCODING", "d"], "$8\r\nlistpack\r\n")
+        h.expect(["SUNIONSTORE", "d", "a", "b"], ":5\r\n")
+        h.expect(["OBJECT", "ENCODING", "d"], "$8\r\nlistpack\r\n")
+        h.expect(["SMEMBERS", "d"], "*5\r\n$1\r\nx\r\n$1\r\ny\r\n$1\r\nz\r\n$1\r\n1\r\n$1\r\nw\r\n")
         h.client(0).protocolVersion = 3
-        h.expectSorted(["SINTER", "a", "b"], "~2\r\n$1\r\nz\r\n$1\r\ny\r\n")
+        h.expect(["SINTER", "a", "b"], "~2\r\n$1\r\ny\r\n$1\r\nz\r\n")
         h.expect(["SINTER", "a", "nokey"], "~0\r\n")
         h.expect(["SUNION", "nokey"], "~0\r\n")
         h.expect(["SMEMBERS", "nokey"], "~0\r\n")
@@ -227,10 +242,11 @@ final class SetCommandTests: XCTestCase {
         h.expect(["OBJECT", "ENCODING", "s"], "$9\r\nhashtable\r\n")
         h.expect(["SREM", "s", "1", "2", "3"], ":3\r\n")
         h.expect(["OBJECT", "ENCODING", "s"], "$9\r\nhashtable\r\n")
+        // 7.2: four members given, more than an intset holds: a listpack from the start.
         h.expect(["SADD", "big", "1", "2", "3", "4"], ":4\r\n")
-        h.expect(["OBJECT", "ENCODING", "big"], "$9\r\nhashtable\r\n")
+        h.expect(["OBJECT", "ENCODING", "big"], "$8\r\nlistpack\r\n")
         h.expect(["SINTERSTORE", "d", "big", "big"], ":4\r\n")
-        h.expect(["OBJECT", "ENCODING", "d"], "$9\r\nhashtable\r\n")
+        h.expect(["OBJECT", "ENCODING", "d"], "$8\r\nlistpack\r\n")
     }
 
     func testSetEffects() {
@@ -261,24 +277,261 @@ final class SetCommandTests: XCTestCase {
         XCTAssertEqual(h.logText, "*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n*5\r\n$4\r\nSADD\r\n$1\r\ns\r\n$1\r\na\r\n$1\r\nb\r\n$1\r\nc\r\n*3\r\n$4\r\nSREM\r\n$1\r\ns\r\n$1\r\na\r\n*4\r\n$5\r\nSMOVE\r\n$1\r\ns\r\n$1\r\nt\r\n$1\r\nb\r\n*5\r\n$4\r\nSADD\r\n$1\r\nn\r\n$1\r\n1\r\n$1\r\n2\r\n$1\r\n3\r\n*2\r\n$3\r\nDEL\r\n$1\r\nn\r\n*5\r\n$4\r\nSADD\r\n$1\r\nn\r\n$1\r\n1\r\n$1\r\n2\r\n$1\r\n3\r\n*2\r\n$3\r\nDEL\r\n$1\r\nn\r\n*3\r\n$11\r\nSUNIONSTORE\r\n$1\r\nd\r\n$1\r\nt\r\n*3\r\n$11\r\nSINTERSTORE\r\n$1\r\nd\r\n$5\r\nnokey\r\n*3\r\n$4\r\nSADD\r\n$1\r\nr\r\n$1\r\n1\r\n*3\r\n$4\r\nSREM\r\n$1\r\nr\r\n$1\r\n1\r\n*4\r\n$4\r\nZADD\r\n$1\r\nz\r\n$1\r\n1\r\n$1\r\na\r\n")
     }
 
+    /// SPOP of most of a set builds a new set of the survivors (Redis's case 3). 7.2: an
+    /// intset's survivors stay an intset, a table's become a listpack (when they fit one), a
+    /// listpack's stay a listpack; the key keeps its TTL.
     func testSPopOfMostOfASetRederivesTheEncoding() {
         var config = EngineConfig()
         config.setMaxIntsetEntries = 5
+        config.setMaxListpackEntries = 10
         let h = EngineHarness(config: config)
+        // 8 members given, more than an intset holds: a listpack from the start.
         h.expect(["SADD", "s", "1", "2", "3", "4", "5", "6", "7", "8"], ":8\r\n")
-        h.expect(["OBJECT", "ENCODING", "s"], "$9\r\nhashtable\r\n")
+        h.expect(["OBJECT", "ENCODING", "s"], "$8\r\nlistpack\r\n")
         h.run(["SPOP", "s", "6"])
         h.expect(["SCARD", "s"], ":2\r\n")
-        h.expect(["OBJECT", "ENCODING", "s"], "$9\r\nhashtable\r\n")
-        h.expect(["SADD", "t", "1", "2", "3", "4", "5", "6", "7", "8"], ":8\r\n")
+        h.expect(["OBJECT", "ENCODING", "s"], "$8\r\nlistpack\r\n")
+        // 20 integers: over both limits, a table; its 3 survivors become a listpack.
+        h.expect(["SADD", "u", "1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12", "13", "14", "15", "16", "17", "18", "19", "20"], ":20\r\n")
+        h.expect(["OBJECT", "ENCODING", "u"], "$9\r\nhashtable\r\n")
+        h.run(["SPOP", "u", "17"])
+        h.expect(["SCARD", "u"], ":3\r\n")
+        h.expect(["OBJECT", "ENCODING", "u"], "$8\r\nlistpack\r\n")
+        // A table's survivors that do not fit a listpack stay a table.
+        h.expect(["SADD", "w"] + (1...70).map { "m\($0)" }, ":70\r\n")
+        h.run(["SPOP", "w", "59"])
+        h.expect(["SCARD", "w"], ":11\r\n")
+        h.expect(["OBJECT", "ENCODING", "w"], "$9\r\nhashtable\r\n")
+        // A table that only loses a few keeps its encoding.
+        h.expect(["SADD", "t"] + (1...12).map { "m\($0)" }, ":12\r\n")
         h.run(["SPOP", "t", "1"])
         h.expect(["OBJECT", "ENCODING", "t"], "$9\r\nhashtable\r\n")
-        h.expect(["SADD", "u", "1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12", "13", "14", "15", "16", "17", "18", "19", "20"], ":20\r\n")
-        h.run(["SPOP", "u", "17"])
-        h.expect(["OBJECT", "ENCODING", "u"], "$6\r\nintset\r\n")
         h.expect(["EXPIRE", "s", "100"], ":1\r\n")
         h.expect(["SADD", "s", "9", "10", "11", "12"], ":4\r\n")
         h.run(["SPOP", "s", "5"])
+        h.expect(["SCARD", "s"], ":1\r\n")
         h.expect(["TTL", "s"], ":100\r\n")
+    }
+
+    func testSPopOfMostOfAnIntsetKeepsAnIntset() {
+        let h = EngineHarness()
+        h.expect(["SADD", "u"] + (1...20).map { "\($0)" }, ":20\r\n")
+        h.run(["SPOP", "u", "17"])
+        h.expect(["SCARD", "u"], ":3\r\n")
+        h.expect(["OBJECT", "ENCODING", "u"], "$6\r\nintset\r\n")
+    }
+
+    // MARK: listpack encoding (Redis 7.2, issue #3)
+    //
+    // Expected replies follow Redis 7.2's t_set.c (setTypeCreate, setTypeMaybeConvert,
+    // setTypeAddAux); Debian ships 7.0, which has no listpack sets, so they are not oracle output.
+
+    static func members(_ prefix: String, _ n: Int) -> [String] { (0..<n).map { "\(prefix)\($0)" } }
+
+    func testListpackHoldsUpTo128MembersThenBecomesATable() {
+        let h = EngineHarness()
+        h.expect(["SADD", "a"] + Self.members("m", 128), ":128\r\n")
+        h.expect(["OBJECT", "ENCODING", "a"], "$8\r\nlistpack\r\n")
+        h.expect(["SADD", "a", "m0"], ":0\r\n")
+        h.expect(["OBJECT", "ENCODING", "a"], "$8\r\nlistpack\r\n")
+        h.expect(["SADD", "a", "m128"], ":1\r\n")
+        h.expect(["OBJECT", "ENCODING", "a"], "$9\r\nhashtable\r\n")
+        h.expect(["SCARD", "a"], ":129\r\n")
+        // One at a time: 127 then the 128th stays a listpack, the 129th converts.
+        h.expect(["SADD", "b"] + Self.members("m", 127), ":127\r\n")
+        h.expect(["SADD", "b", "x"], ":1\r\n")
+        h.expect(["OBJECT", "ENCODING", "b"], "$8\r\nlistpack\r\n")
+        h.expect(["SADD", "b", "y"], ":1\r\n")
+        h.expect(["OBJECT", "ENCODING", "b"], "$9\r\nhashtable\r\n")
+        // 129 members given to a new key: a table from the start.
+        h.expect(["SADD", "c"] + Self.members("m", 129), ":129\r\n")
+        h.expect(["OBJECT", "ENCODING", "c"], "$9\r\nhashtable\r\n")
+        // The hint counts arguments, duplicates included (as Redis).
+        h.expect(["SADD", "d"] + Array(repeating: "a", count: 129), ":1\r\n")
+        h.expect(["OBJECT", "ENCODING", "d"], "$9\r\nhashtable\r\n")
+        h.expect(["SADD", "e", "a"], ":1\r\n")
+        h.expect(["SADD", "e"] + Array(repeating: "a", count: 129), ":0\r\n")
+        h.expect(["OBJECT", "ENCODING", "e"], "$9\r\nhashtable\r\n")
+        h.expect(["SADD", "f", "a"], ":1\r\n")
+        h.expect(["SADD", "f"] + Array(repeating: "a", count: 128), ":0\r\n")
+        h.expect(["OBJECT", "ENCODING", "f"], "$8\r\nlistpack\r\n")
+    }
+
+    func testListpackMembersUpTo64Bytes() {
+        let h = EngineHarness()
+        let m64 = String(repeating: "x", count: 64), m65 = String(repeating: "x", count: 65)
+        h.expect(["SADD", "a", m64], ":1\r\n")
+        h.expect(["OBJECT", "ENCODING", "a"], "$8\r\nlistpack\r\n")
+        h.expect(["SADD", "b", m65], ":1\r\n")
+        h.expect(["OBJECT", "ENCODING", "b"], "$9\r\nhashtable\r\n")
+        h.expect(["SADD", "a", "y", m65], ":2\r\n")
+        h.expect(["OBJECT", "ENCODING", "a"], "$9\r\nhashtable\r\n")
+        h.expect(["SCARD", "a"], ":3\r\n")
+        h.expect(["SADD", "c", "1", "2", m65], ":3\r\n")
+        h.expect(["OBJECT", "ENCODING", "c"], "$9\r\nhashtable\r\n")
+        h.expect(["SADD", "d", "1", "2", m64], ":3\r\n")
+        h.expect(["OBJECT", "ENCODING", "d"], "$8\r\nlistpack\r\n")
+    }
+
+    func testIntsetBecomesAListpackOnlyWhenTheResultFits() {
+        let h = EngineHarness()
+        // 127 integers and a string: 128 members, a listpack, integers first and ascending.
+        h.expect(["SADD", "a"] + (0..<127).reversed().map { "\($0)" }, ":127\r\n")
+        h.expect(["OBJECT", "ENCODING", "a"], "$6\r\nintset\r\n")
+        h.expect(["SADD", "a", "x"], ":1\r\n")
+        h.expect(["OBJECT", "ENCODING", "a"], "$8\r\nlistpack\r\n")
+        let a = h.call(["SMEMBERS", "a"]).strings ?? []
+        XCTAssertEqual(a, (0..<127).map { "\($0)" } + ["x"])
+        // 128 integers and a string: a table.
+        h.expect(["SADD", "b"] + (0..<128).map { "\($0)" }, ":128\r\n")
+        h.expect(["SADD", "b", "x"], ":1\r\n")
+        h.expect(["OBJECT", "ENCODING", "b"], "$9\r\nhashtable\r\n")
+        // More integers than an intset holds: a table, not a listpack (maybeConvertIntset).
+        h.engine.config.setMaxIntsetEntries = 3
+        h.expect(["SADD", "c", "1", "2", "3"], ":3\r\n")
+        h.expect(["SADD", "c", "4"], ":1\r\n")
+        h.expect(["OBJECT", "ENCODING", "c"], "$9\r\nhashtable\r\n")
+        // The longest integer's text counts against set-max-listpack-value ("-10" is 3 bytes).
+        h.engine.config.setMaxListpackValue = 3
+        h.expect(["SADD", "d", "-10", "5"], ":2\r\n")
+        h.expect(["SADD", "d", "abc"], ":1\r\n")
+        h.expect(["OBJECT", "ENCODING", "d"], "$8\r\nlistpack\r\n")
+        h.expect(["SMEMBERS", "d"], "*3\r\n$3\r\n-10\r\n$1\r\n5\r\n$3\r\nabc\r\n")
+        h.expect(["SADD", "e", "1000"], ":1\r\n")
+        h.expect(["SADD", "e", "a"], ":1\r\n")
+        h.expect(["OBJECT", "ENCODING", "e"], "$9\r\nhashtable\r\n")
+    }
+
+    func testEncodingsNeverConvertBack() {
+        let h = EngineHarness()
+        h.expect(["SADD", "a", "x", "1", "2"], ":3\r\n")
+        h.expect(["SREM", "a", "x"], ":1\r\n")
+        h.expect(["OBJECT", "ENCODING", "a"], "$8\r\nlistpack\r\n")
+        h.expect(["SMEMBERS", "a"], "*2\r\n$1\r\n1\r\n$1\r\n2\r\n")
+        h.expect(["SADD", "b"] + Self.members("m", 129), ":129\r\n")
+        h.expect(["SREM", "b"] + Self.members("m", 128), ":128\r\n")
+        h.expect(["OBJECT", "ENCODING", "b"], "$9\r\nhashtable\r\n")
+    }
+
+    func testThresholdsAreReadWhenAMemberIsAdded() {
+        let h = EngineHarness()
+        h.engine.config.setMaxListpackEntries = 2
+        h.expect(["SADD", "a", "x", "y"], ":2\r\n")
+        h.expect(["OBJECT", "ENCODING", "a"], "$8\r\nlistpack\r\n")
+        h.expect(["SADD", "a", "z"], ":1\r\n")
+        h.expect(["OBJECT", "ENCODING", "a"], "$9\r\nhashtable\r\n")
+        h.expect(["SADD", "b", "x", "y", "z"], ":3\r\n")
+        h.expect(["OBJECT", "ENCODING", "b"], "$9\r\nhashtable\r\n")
+        h.engine.config.setMaxListpackEntries = 128
+        h.engine.config.setMaxListpackValue = 1
+        h.expect(["SADD", "c", "x"], ":1\r\n")
+        h.expect(["OBJECT", "ENCODING", "c"], "$8\r\nlistpack\r\n")
+        h.expect(["SADD", "c", "yy"], ":1\r\n")
+        h.expect(["OBJECT", "ENCODING", "c"], "$9\r\nhashtable\r\n")
+        // set-max-listpack-entries 0: a string set is a table from its first member.
+        h.engine.config.setMaxListpackEntries = 0
+        h.expect(["SADD", "d", "x"], ":1\r\n")
+        h.expect(["OBJECT", "ENCODING", "d"], "$9\r\nhashtable\r\n")
+        h.expect(["SADD", "e", "1"], ":1\r\n")
+        h.expect(["OBJECT", "ENCODING", "e"], "$6\r\nintset\r\n")
+    }
+
+    func testEveryReadCommandOnAListpack() {
+        let h = EngineHarness()
+        h.expect(["SADD", "s", "c", "a", "10", "b", "2"], ":5\r\n")
+        h.expect(["OBJECT", "ENCODING", "s"], "$8\r\nlistpack\r\n")
+        h.expect(["SMEMBERS", "s"], "*5\r\n$1\r\nc\r\n$1\r\na\r\n$2\r\n10\r\n$1\r\nb\r\n$1\r\n2\r\n")
+        h.expect(["SCARD", "s"], ":5\r\n")
+        h.expect(["SISMEMBER", "s", "10"], ":1\r\n")
+        h.expect(["SISMEMBER", "s", "010"], ":0\r\n")
+        h.expect(["SMISMEMBER", "s", "a", "z", "2"], "*3\r\n:1\r\n:0\r\n:1\r\n")
+        h.expect(["SSCAN", "s", "0"], "*2\r\n$1\r\n0\r\n*5\r\n$1\r\nc\r\n$1\r\na\r\n$2\r\n10\r\n$1\r\nb\r\n$1\r\n2\r\n")
+        h.expect(["SSCAN", "s", "0", "COUNT", "1", "MATCH", "[ab]"], "*2\r\n$1\r\n0\r\n*2\r\n$1\r\na\r\n$1\r\nb\r\n")
+        h.expect(["SRANDMEMBER", "s", "5"], "*5\r\n$1\r\nc\r\n$1\r\na\r\n$2\r\n10\r\n$1\r\nb\r\n$1\r\n2\r\n")
+        h.expect(["SORT", "s", "ALPHA"], "*5\r\n$2\r\n10\r\n$1\r\n2\r\n$1\r\na\r\n$1\r\nb\r\n$1\r\nc\r\n")
+        h.expect(["SORT", "s", "BY", "nosort"], "*5\r\n$1\r\nc\r\n$1\r\na\r\n$2\r\n10\r\n$1\r\nb\r\n$1\r\n2\r\n")
+        h.expect(["SADD", "t", "2", "b", "q"], ":3\r\n")
+        h.expect(["SINTER", "s", "t"], "*2\r\n$1\r\n2\r\n$1\r\nb\r\n")
+        h.expect(["SINTERCARD", "2", "s", "t"], ":2\r\n")
+        h.expect(["SINTERCARD", "2", "s", "t", "LIMIT", "1"], ":1\r\n")
+        h.expect(["SDIFF", "s", "t"], "*3\r\n$1\r\nc\r\n$1\r\na\r\n$2\r\n10\r\n")
+        h.expect(["SUNION", "t", "s"], "*6\r\n$1\r\n2\r\n$1\r\nb\r\n$1\r\nq\r\n$1\r\nc\r\n$1\r\na\r\n$2\r\n10\r\n")
+        h.expect(["ZUNIONSTORE", "z", "2", "s", "t"], ":6\r\n")
+        h.expect(["ZSCORE", "z", "b"], "$1\r\n2\r\n")
+        h.client(0).protocolVersion = 3
+        h.expect(["SMEMBERS", "t"], "~3\r\n$1\r\n2\r\n$1\r\nb\r\n$1\r\nq\r\n")
+    }
+
+    func testRandomCommandsOnAListpackKeepListpackOrder() {
+        let h = EngineHarness()
+        let all = Self.members("m", 20)
+        h.expect(["SADD", "s"] + all, ":20\r\n")
+        func isInOrder(_ got: [String]) -> Bool {
+            var i = 0
+            for g in got {
+                guard let j = all[i...].firstIndex(of: g) else { return false }
+                i = j + 1
+            }
+            return true
+        }
+        for n in 1..<20 {
+            let got = h.call(["SRANDMEMBER", "s", "\(n)"]).strings ?? []
+            XCTAssertEqual(got.count, n)
+            XCTAssertTrue(isInOrder(got), "\(got)")
+        }
+        let repeated = h.call(["SRANDMEMBER", "s", "-50"]).strings ?? []
+        XCTAssertEqual(repeated.count, 50)
+        XCTAssertTrue(Set(repeated).isSubset(of: Set(all)))
+        // SPOP few (case 2) and most (case 3): popped members come in listpack order, the rest
+        // keep theirs.
+        let popped = h.call(["SPOP", "s", "3"]).strings ?? []
+        XCTAssertEqual(popped.count, 3)
+        XCTAssertTrue(isInOrder(popped), "\(popped)")
+        var left = all.filter { !popped.contains($0) }
+        XCTAssertEqual(h.call(["SMEMBERS", "s"]).strings, left)
+        let most = h.call(["SPOP", "s", "15"]).strings ?? []
+        XCTAssertEqual(most.count, 15)
+        XCTAssertTrue(isInOrder(most), "\(most)")
+        left = left.filter { !most.contains($0) }
+        XCTAssertEqual(h.call(["SMEMBERS", "s"]).strings, left)
+        h.expect(["OBJECT", "ENCODING", "s"], "$8\r\nlistpack\r\n")
+        let one = h.call(["SPOP", "s"])
+        XCTAssertTrue(left.contains(one.text ?? "?"))
+        XCTAssertEqual(h.call(["SCARD", "s"]).int, 1)
+        let srand = h.call(["SRANDMEMBER", "s"]).text
+        XCTAssertEqual(h.call(["SPOP", "s"]).text, srand)
+        h.expect(["EXISTS", "s"], ":0\r\n")
+    }
+
+    func testStoreCommandsBuildTheEncodingRedis72Builds() {
+        let h = EngineHarness()
+        h.expect(["SADD", "p", "a", "1", "2", "3"], ":4\r\n")
+        h.expect(["SADD", "q", "3", "2", "1", "b"], ":4\r\n")
+        h.expect(["OBJECT", "ENCODING", "q"], "$8\r\nlistpack\r\n")
+        h.expect(["SMEMBERS", "q"], "*4\r\n$1\r\n1\r\n$1\r\n2\r\n$1\r\n3\r\n$1\r\nb\r\n")
+        // Every member an integer: SINTERSTORE makes an intset of the listpack result.
+        h.expect(["SINTERSTORE", "d", "p", "q"], ":3\r\n")
+        h.expect(["OBJECT", "ENCODING", "d"], "$6\r\nintset\r\n")
+        // SUNIONSTORE / SDIFFSTORE start from an intset: all integers stay one.
+        h.expect(["SDIFFSTORE", "d", "p", "q"], ":1\r\n")
+        h.expect(["OBJECT", "ENCODING", "d"], "$8\r\nlistpack\r\n")
+        h.expect(["SADD", "r", "x", "7", "8"], ":3\r\n")
+        h.expect(["SDIFFSTORE", "d", "r", "p"], ":3\r\n")
+        h.expect(["SMEMBERS", "d"], "*3\r\n$1\r\nx\r\n$1\r\n7\r\n$1\r\n8\r\n")
+        h.expect(["SREM", "r", "x"], ":1\r\n")
+        h.expect(["SUNIONSTORE", "d", "r"], ":2\r\n")
+        h.expect(["OBJECT", "ENCODING", "d"], "$6\r\nintset\r\n")
+        // SMOVE into a new key: an intset for an integer, a listpack for a string.
+        h.expect(["SMOVE", "p", "n1", "1"], ":1\r\n")
+        h.expect(["OBJECT", "ENCODING", "n1"], "$6\r\nintset\r\n")
+        h.expect(["SMOVE", "p", "n2", "a"], ":1\r\n")
+        h.expect(["OBJECT", "ENCODING", "n2"], "$8\r\nlistpack\r\n")
+        h.expect(["SMOVE", "q", "n1", "b"], ":1\r\n")
+        h.expect(["OBJECT", "ENCODING", "n1"], "$8\r\nlistpack\r\n")
+        h.expect(["SMEMBERS", "n1"], "*2\r\n$1\r\n1\r\n$1\r\nb\r\n")
+        // COPY keeps the encoding and the order.
+        h.expect(["COPY", "q", "q2"], ":1\r\n")
+        h.expect(["OBJECT", "ENCODING", "q2"], "$8\r\nlistpack\r\n")
+        h.expect(["SMEMBERS", "q2"], "*3\r\n$1\r\n1\r\n$1\r\n2\r\n$1\r\n3\r\n")
     }
 }

@@ -30,7 +30,11 @@ final class SnapshotLoaderTests: XCTestCase {
         var keys: [String] = []
         for db in h.engine.databases {
             db.keys.forEach { e in
-                keys.append("\(db.id)/\(e.key.debugText) \(e.value.encodingName) \(e.expireAtMs) \(DatasetCopy.describe(e.value))")
+                var order = ""
+                if case .set(let s) = e.value, s.isListpack {   // a listpack's order is observable
+                    order = " order " + s.members.map { $0.debugText }.joined(separator: ",")
+                }
+                keys.append("\(db.id)/\(e.key.debugText) \(e.value.encodingName) \(e.expireAtMs) \(DatasetCopy.describe(e.value))\(order)")
             }
         }
         return .loaded(digest: h.run(["DEBUG", "DIGEST"]), keys: keys.sorted())
@@ -51,7 +55,7 @@ final class SnapshotLoaderTests: XCTestCase {
             let file = try readRDB(try decompress(bytes))
             let limits = CollectionLimits(h.engine.config, seed: h.engine.seed)
             for r in file.keys {
-                let value = try ValueCodec.value(from: r.value, limits: limits)
+                let value = try ValueCodec.value(from: r.value, limits: limits, rdbType: r.encoding)
                 h.engine.databases[r.db].add(KeyEntry.make(key: r.key, value: value, expireAtMs: r.expireAtMs ?? KeyEntry.noExpiry, clock: 0))
             }
         } catch let e as RDBError {
@@ -179,6 +183,83 @@ final class SnapshotLoaderTests: XCTestCase {
         w.set(key: Bytes("many-ints"), members: (0..<600).map { Bytes("\($0)") }, maxIntsetEntries: 0, maxListpackEntries: 0)
         w.end()
         assertSameAsReference(w.takeOutput(), "crafted")
+    }
+
+    /// Sets load in the encoding Redis 7.2's rdbLoadObject gives a plain set: an intset while
+    /// members are integers, then a listpack (the integers first, ascending) while it fits
+    /// set-max-listpack-*, else a table; a table straight away when the count is over
+    /// set-max-intset-entries. Type-11 intsets go the same way; a type-20 listpack stays a
+    /// listpack in file order, whatever its members, unless it is over
+    /// set-max-listpack-entries (rdbLoadObject's RDB_TYPE_SET_LISTPACK case).
+    func testSetsLoadInTheEncodingRedis72Builds() {
+        let w = RDBWriter(version: 11)
+        w.header()
+        w.selectDB(0)
+        func plain(_ key: String, _ members: [String]) {
+            w.set(key: Bytes(key), members: members.map { Bytes($0) }, maxIntsetEntries: 0, maxListpackEntries: 0)
+        }
+        plain("strs", ["b", "a", "c"])
+        plain("mixed", ["3", "1", "x", "2"])
+        plain("ints", ["5", "3"])
+        plain("s128", (0..<128).map { "m\($0)" })
+        plain("s129", (0..<129).map { "m\($0)" })
+        plain("ints127-then-string", (0..<127).map { "\($0)" } + ["x"])
+        plain("ints128-then-string", (0..<128).map { "\($0)" } + ["x"])
+        plain("v64", ["a", String(repeating: "v", count: 64)])
+        plain("v65", ["a", String(repeating: "v", count: 65)])
+        w.set(key: Bytes("lp"), members: [Bytes("q"), Bytes("p")], maxIntsetEntries: 0)
+        func listpack(_ key: String, _ members: [String]) {
+            w.set(key: Bytes(key), members: members.map { Bytes($0) }, maxIntsetEntries: 0,
+                  maxListpackEntries: .max, maxListpackValue: .max)
+        }
+        listpack("lp-ints", ["2", "1"])
+        listpack("lp-mixed", ["5", "x", "3"])
+        listpack("lp-long", ["a", String(repeating: "v", count: 65)])
+        listpack("lp-129", (0..<129).map { "m\($0)" })
+        w.set(key: Bytes("intset"), members: [Bytes("2"), Bytes("1")])
+        w.set(key: Bytes("intset600"), members: (0..<600).map { Bytes("\($0)") }, maxIntsetEntries: .max)
+        w.end()
+        let bytes = w.takeOutput()
+        assertSameAsReference(bytes, "sets")
+        _ = load(bytes, pipelined: true)
+        let expected: [(String, String)] = [
+            ("strs", "listpack"), ("mixed", "listpack"), ("ints", "intset"), ("s128", "listpack"), ("s129", "hashtable"),
+            ("ints127-then-string", "listpack"), ("ints128-then-string", "hashtable"), ("v64", "listpack"),
+            ("v65", "hashtable"), ("lp", "listpack"), ("intset", "intset"), ("intset600", "hashtable"),
+            ("lp-ints", "listpack"), ("lp-mixed", "listpack"), ("lp-long", "listpack"), ("lp-129", "hashtable"),
+        ]
+        for (key, encoding) in expected {
+            XCTAssertEqual(h.run(["OBJECT", "ENCODING", key]), "$\(encoding.count)\r\n\(encoding)\r\n", key)
+        }
+        XCTAssertEqual(h.run(["SMEMBERS", "strs"]), "*3\r\n$1\r\nb\r\n$1\r\na\r\n$1\r\nc\r\n")
+        XCTAssertEqual(h.run(["SMEMBERS", "mixed"]), "*4\r\n$1\r\n1\r\n$1\r\n3\r\n$1\r\nx\r\n$1\r\n2\r\n")
+        XCTAssertEqual(h.run(["SMEMBERS", "lp"]), "*2\r\n$1\r\nq\r\n$1\r\np\r\n")
+        XCTAssertEqual(h.run(["SMEMBERS", "lp-ints"]), "*2\r\n$1\r\n2\r\n$1\r\n1\r\n")
+        XCTAssertEqual(h.run(["SMEMBERS", "lp-mixed"]), "*3\r\n$1\r\n5\r\n$1\r\nx\r\n$1\r\n3\r\n")
+        // Over set-max-intset-entries: the table, although a listpack would hold it.
+        h.engine.config.setMaxIntsetEntries = 2
+        assertSameAsReference(bytes, "sets, set-max-intset-entries 2")
+        _ = load(bytes, pipelined: true)
+        XCTAssertEqual(h.run(["OBJECT", "ENCODING", "strs"]), "$9\r\nhashtable\r\n")
+        XCTAssertEqual(h.run(["OBJECT", "ENCODING", "lp"]), "$8\r\nlistpack\r\n")
+    }
+
+    /// An RDB listpack set bigger than the parsing stage records (its mark is replayed into
+    /// the builder that takes over): still a listpack, as the event path builds it.
+    func testABigListpackSetPastTheRecordingLimitStaysAListpack() {
+        let w = RDBWriter(version: 11)
+        w.header()
+        w.selectDB(0)
+        let members = (0..<24).map { Bytes("\($0)-" + String(repeating: "v", count: 60_000)) }
+        w.set(key: Bytes("big-lp"), members: members, maxIntsetEntries: 0, maxListpackEntries: .max, maxListpackValue: .max)
+        w.string(key: Bytes("after"), value: Bytes("1"))
+        w.end()
+        let bytes = w.takeOutput()
+        assertSameAsReference(bytes, "big listpack set")
+        _ = load(bytes, pipelined: true)
+        XCTAssertEqual(h.run(["OBJECT", "ENCODING", "big-lp"]), "$8\r\nlistpack\r\n")
+        XCTAssertEqual(h.run(["SCARD", "big-lp"]), ":24\r\n")
+        XCTAssertEqual(h.run(["SISMEMBER", "big-lp", "23-" + String(repeating: "v", count: 60_000)]), ":1\r\n")
     }
 
     /// Values bigger than the parsing stage records in a batch (SnapshotElementRecorder's

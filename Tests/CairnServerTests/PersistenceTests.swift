@@ -483,6 +483,24 @@ final class PersistenceTests: XCTestCase {
         XCTAssertEqual(onLoop { self.server.persistence.loadingInfoLines() }, [])
     }
 
+    /// Listpack sets (Redis 7.2's encoding) survive DEBUG RELOAD with the digest unchanged,
+    /// written plain with rdb-version 10 and as listpacks with 11.
+    func testDebugReloadKeepsListpackSetsInBothRDBVersions() {
+        for i in 0..<50 { run("SADD", "set:\(i)", "member-\(i)", "member-x", "\(i)") }
+        run("SADD", "ints", "3", "1", "2")
+        run(["SADD", "big"] + (0..<200).map { "m\($0)" })
+        let digest = run("DEBUG", "DIGEST")
+        for version in ["10", "11"] {
+            XCTAssertEqual(run("CONFIG", "SET", "rdb-version", version), "+OK\r\n")
+            XCTAssertEqual(run("DEBUG", "RELOAD"), "+OK\r\n")
+            XCTAssertEqual(run("DEBUG", "DIGEST"), digest, version)
+            XCTAssertEqual(run("OBJECT", "ENCODING", "set:7"), "$8\r\nlistpack\r\n", version)
+            XCTAssertEqual(run("SMEMBERS", "set:7"), "*3\r\n$8\r\nmember-7\r\n$8\r\nmember-x\r\n$1\r\n7\r\n", version)
+            XCTAssertEqual(run("OBJECT", "ENCODING", "ints"), "$6\r\nintset\r\n", version)
+            XCTAssertEqual(run("OBJECT", "ENCODING", "big"), "$9\r\nhashtable\r\n", version)
+        }
+    }
+
     func testDebugReloadSavesAndLoadsBack() {
         populate(200)
         run("SET", "ttl", "v", "EX", "1000")

@@ -49,6 +49,30 @@ final class CollectionIntegrationTests: XCTestCase {
         XCTAssertEqual(try c.command("OBJECT", "ENCODING", "h"), "$9\r\nhashtable\r\n")
         XCTAssertEqual(try c.command("SADD", "s", "1", "2"), ":2\r\n")
         XCTAssertEqual(try c.command("OBJECT", "ENCODING", "s"), "$6\r\nintset\r\n")
+        // Redis 7.2's set-max-listpack-* (issue #3).
+        XCTAssertEqual(try c.command("CONFIG", "GET", "set-max-listpack-*"),
+                       "*4\r\n$24\r\nset-max-listpack-entries\r\n$3\r\n128\r\n$22\r\nset-max-listpack-value\r\n$2\r\n64\r\n")
+        XCTAssertEqual(try c.command("SADD", "p", "a", "b"), ":2\r\n")
+        XCTAssertEqual(try c.command("OBJECT", "ENCODING", "p"), "$8\r\nlistpack\r\n")
+        XCTAssertEqual(try c.command("CONFIG", "SET", "set-max-listpack-entries", "2", "set-max-listpack-value", "3"), "+OK\r\n")
+        XCTAssertEqual(try c.command("SADD", "p", "c"), ":1\r\n")
+        XCTAssertEqual(try c.command("OBJECT", "ENCODING", "p"), "$9\r\nhashtable\r\n")
+        XCTAssertEqual(try c.command("SADD", "q", "abcd"), ":1\r\n")
+        XCTAssertEqual(try c.command("OBJECT", "ENCODING", "q"), "$9\r\nhashtable\r\n")
+        XCTAssertEqual(try c.command("SADD", "r", "abc"), ":1\r\n")
+        XCTAssertEqual(try c.command("OBJECT", "ENCODING", "r"), "$8\r\nlistpack\r\n")
+        XCTAssertEqual(try c.command("CONFIG", "SET", "set-max-listpack-entries", "-1"),
+                       "-ERR CONFIG SET failed (possibly related to argument 'set-max-listpack-entries') - argument must be between 0 and 9223372036854775807 inclusive\r\n")
+    }
+
+    /// The thresholds can come from the config file too.
+    func testSetListpackThresholdsFromTheConfigFile() throws {
+        let c = try start(["--set-max-listpack-entries", "1", "--set-max-listpack-value", "1kb"]).connect()
+        XCTAssertEqual(try c.command("CONFIG", "GET", "set-max-listpack-value"), "*2\r\n$22\r\nset-max-listpack-value\r\n$4\r\n1024\r\n")
+        XCTAssertEqual(try c.command("SADD", "s", "a"), ":1\r\n")
+        XCTAssertEqual(try c.command("OBJECT", "ENCODING", "s"), "$8\r\nlistpack\r\n")
+        XCTAssertEqual(try c.command("SADD", "s", "b"), ":1\r\n")
+        XCTAssertEqual(try c.command("OBJECT", "ENCODING", "s"), "$9\r\nhashtable\r\n")
     }
 
     func testRedisPyCollectionCalls() throws {

@@ -540,6 +540,7 @@ final class SnapshotIntegrationTests: XCTestCase {
             _ = try c.command("RPUSH", "l-big", "element-\(i)")
             _ = try c.command("SADD", "s-big", String(i * 7))
             _ = try c.command("ZADD", "z-big", String(Double(i) / 3), "member\(i)")
+            if i < 200 { _ = try c.command("SADD", "s-strs-big", "member-\(i)") }
         }
         _ = try c.command("PEXPIRE", "z-big", "3600000")
         _ = try c.command("SELECT", "3")
@@ -547,7 +548,8 @@ final class SnapshotIntegrationTests: XCTestCase {
         _ = try c.command("SELECT", "0")
     }
 
-    static let collectionKeys = ["h-small", "h-long", "h-big", "l-small", "l-big", "s-ints", "s-strs", "s-big", "z-small", "z-big"]
+    static let collectionKeys = ["h-small", "h-long", "h-big", "l-small", "l-big", "s-ints", "s-strs", "s-strs-big", "s-big",
+                                 "z-small", "z-big"]
 
     /// Redis → Cairn → Redis: Redis's own DEBUG DIGEST (order-independent) is unchanged.
     func testCollectionsGoFromRedisThroughCairnBackToRedisUnchanged() throws {
@@ -563,8 +565,12 @@ final class SnapshotIntegrationTests: XCTestCase {
         let cc = try s.connect()
         for key in Self.collectionKeys {
             XCTAssertEqual(try cc.command("TYPE", key), try rc.command("TYPE", key), key)
-            XCTAssertEqual(try cc.command("OBJECT", "ENCODING", key), try rc.command("OBJECT", "ENCODING", key), key)
+            // A small set of strings is a listpack in Cairn, as Redis 7.2 loads it (issue #3);
+            // Redis 7.0 has no such encoding and says hashtable.
+            let encoding = key == "s-strs" ? "$8\r\nlistpack\r\n" : try rc.command("OBJECT", "ENCODING", key)
+            XCTAssertEqual(try cc.command("OBJECT", "ENCODING", key), encoding, key)
         }
+        XCTAssertEqual(try rc.command("OBJECT", "ENCODING", "s-strs"), "$9\r\nhashtable\r\n")
         XCTAssertEqual(try cc.command("LRANGE", "l-big", "0", "-1"), try rc.command("LRANGE", "l-big", "0", "-1"))
         XCTAssertEqual(try cc.command("ZRANGE", "z-big", "0", "-1", "WITHSCORES"), try rc.command("ZRANGE", "z-big", "0", "-1", "WITHSCORES"))
         XCTAssertEqual(try cc.command("ZRANGE", "z-small", "0", "-1", "WITHSCORES"), try rc.command("ZRANGE", "z-small", "0", "-1", "WITHSCORES"))

@@ -1,4 +1,5 @@
-// Set commands. Effects are the commands themselves except, as Redis 7.0 propagates them:
+// Set commands. Encodings follow Redis 7.2 (intset / listpack / hashtable, see SetValue.swift);
+// effects are the commands themselves except, as Redis 7.0 propagates them:
 //   SPOP key            → SREM key <member>
 //   SPOP key count      → one SREM key <member> per popped member (MULTI/EXEC around them
 //                         when more than one), or DEL key when the count takes the whole set
@@ -18,14 +19,19 @@ extension Engine {
         reg("sadd", -3, rw.union(.fast), "Adds one or more members to a set. Creates the key if it doesn't exist.", complexity: "O(1) for each element added, so O(N) to add N elements when the command is called with multiple arguments.") { c in
             guard let f = c.fetchSet(c.argv[1], write: true) else { return }
             let limits = c.limits
+            // The number of members given is the size hint of Redis 7.2's setTypeCreate /
+            // setTypeMaybeConvert: it picks (or converts to) the encoding before any is added.
+            let hint = c.argv.count - 2
             switch f {
             case .found(let e, let s):
+                s.convertIfHintExceedsLimits(hint, limits: limits)
                 var added = 0
                 for m in c.argv.dropFirst(2) where s.add(m, limits: limits) { added += 1 }
                 if added > 0 { c.touched(e) }
                 c.reply.integer(added)
             case .missing:
-                let s = SetValue()
+                let s = SetValue.creating(for: c.argv[2], sizeHint: hint, limits: limits)
+                s.reserve(members: c.argv.dropFirst(2), limits: limits)
                 var added = 0
                 for m in c.argv.dropFirst(2) where s.add(m, limits: limits) { added += 1 }
                 c.setKey(c.argv[1], .set(s))
@@ -129,6 +135,7 @@ extension Engine {
             if let t = s.table {
                 next = c.scanTable(t, options) { n in if options.matches(n.key) { items.append(n.key) } }
             } else {
+                // An intset or listpack is answered whole, cursor 0 (as Redis for small encodings).
                 s.forEach { if options.matches($0) { items.append($0) } }
             }
             c.replyScan(next, items)
@@ -176,9 +183,12 @@ extension CommandCall {
         }
         if limit != nil { reply.integer(cardinality); return }
         if let dst = store {
-            let s = SetValue()
+            // Redis 7.2: an intset when the smallest set is one, else a listpack (converting
+            // as it grows), and an intset in the end when every member is an integer.
+            let s = sets[0].isIntset ? SetValue() : SetValue.emptyListpack()
             let limits = self.limits
             for m in result { s.add(m, limits: limits) }
+            s.convertToIntsetIfAllIntegers(limits: limits)
             storeResult(dst, .set(s), isEmpty: s.count == 0)
             reply.integer(s.count)
             return
@@ -187,8 +197,9 @@ extension CommandCall {
         for m in result { reply.bulk(m) }
     }
 
-    /// SUNION / SDIFF and their STORE forms: the result is built as a set (so an all-integer
-    /// result answers in ascending order, as Redis's intset does).
+    /// SUNION / SDIFF and their STORE forms: the result is built as a set that starts as an
+    /// intset (so an all-integer result answers in ascending order, and a mixed one as the
+    /// listpack it became: the integers ascending, then the rest in the order added).
     mutating func sunionDiff(keys: [Bytes], store: Bytes?, diff: Bool) {
         guard let operands = setOperands(keys) else { return }
         let result = SetValue()
@@ -239,15 +250,32 @@ extension CommandCall {
         let count = Int(v)
         var popped: [Bytes] = []
         popped.reserveCapacity(count)
-        if (s.count - count) * 5 <= count {
+        let limits = self.limits
+        if s.isListpack {
+            // One walk of the listpack (Redis 7.2): the popped members (case 2) or the
+            // survivors (case 3) are a uniform sample taken in listpack order; the popped ones
+            // are answered in that order.
+            let remaining = s.count - count
+            if remaining * 5 > count {
+                let picks = s.listpackSample(count, using: &engine.rng)
+                popped = picks.map { $0.member }
+                s.removeListpackEntries(picks.map { $0.index })
+            } else {
+                let keep = s.listpackSample(remaining, using: &engine.rng)
+                let survivors = SetValue.emptyListpack()
+                for k in keep { survivors.add(k.member, limits: limits) }
+                s.removeListpackEntries(keep.map { $0.index })
+                popped = s.members
+                e.value = .set(survivors)
+            }
+        } else if (s.count - count) * 5 <= count {
             // Most of the set goes: Redis's case 3 picks the survivors and builds a new set of
-            // them, so the key's encoding is re-derived (a big set of integers that shrinks to
-            // at most set-max-intset-entries becomes an intset again).
+            // them: an intset stays one, a table's survivors become a listpack (Redis 7.2
+            // starts that set from a string member) when they fit one.
             var all = s.members
             all.shuffle(using: &engine.rng)
             popped = Array(all.prefix(count))
-            let survivors = SetValue()
-            let limits = self.limits
+            let survivors = s.isIntset ? SetValue() : SetValue.emptyListpack()
             for m in all.dropFirst(count) { survivors.add(m, limits: limits) }
             e.value = .set(survivors)
         } else {
@@ -288,6 +316,13 @@ extension CommandCall {
             s.forEach { reply.bulk($0) }
             return
         }
+        if l > 0 && s.isListpack {
+            // Distinct members of a listpack come in listpack order (Redis 7.2's case 2.5).
+            let picks = s.listpackSample(Int(l), using: &engine.rng)
+            reply.arrayHeader(picks.count)
+            for p in picks { reply.bulk(p.member) }
+            return
+        }
         let picks = randomPicks(count: l, size: s.count, rng: &engine.rng,
                                 one: { s.randomMember(using: &$0)! }, all: { s.members })
         reply.arrayHeader(picks.count)
@@ -313,7 +348,7 @@ extension CommandCall {
             db.keys.willMutate(entryKey: de)
             if ds.add(member, limits: limits) { touched(de) }
         } else {
-            let s = SetValue()
+            let s = SetValue.creating(for: member, sizeHint: 1, limits: limits)
             s.add(member, limits: limits)
             setKey(dst, .set(s))
         }

@@ -77,7 +77,7 @@ public enum DumpPayload {
         guard keys == 1, let value = found else {
             throw RDBError(offset: reader.offset, key: nil, reason: "not a value payload")
         }
-        return try ValueCodec.value(from: value, for: engine)
+        return try ValueCodec.value(from: value, for: engine, rdbType: assembler.encoding)
     }
 }
 

@@ -12,7 +12,7 @@
 //
 //   string   the value's bytes
 //   list     element*                          element = length (8 bytes LE) + bytes
-//   set      element*
+//   set      [mark] element*                    mark = 8 bytes FF: an RDB listpack (type 20)
 //   hash     (field element, value element)*
 //   zset     (member element, score)*          score = a Double's 8 bytes LE
 //
@@ -58,6 +58,21 @@ struct ByteArena {
         }
         count += 8 + bytes.count
         return at
+    }
+
+    /// The length field that marks a set recorded from an RDB listpack (no element is that long).
+    static let listpackSetMark = UInt64.max
+
+    /// Records that the set that just began is an RDB listpack (before its elements).
+    mutating func appendListpackSetMark() {
+        reserve(8)
+        (base! + count).storeBytes(of: ByteArena.listpackSetMark.littleEndian, as: UInt64.self)
+        count += 8
+    }
+
+    /// Whether the 8 bytes at `at` are the listpack-set mark.
+    func isListpackSetMark(at: Int) -> Bool {
+        UInt64(littleEndian: (base! + at).loadUnaligned(as: UInt64.self)) == ByteArena.listpackSetMark
     }
 
     mutating func appendDouble(_ d: Double) {
@@ -278,6 +293,11 @@ final class SnapshotElementRecorder: RDBValueSink {
         checkSize()
     }
 
+    override func setIsListpack() {
+        if let d = direct { d.setIsListpack(); return }
+        arena.appendListpackSetMark()
+    }
+
     override func setMember(_ member: UnsafeRawBufferPointer) -> Bool {
         if let d = direct { return d.setMember(member) }
         if members.contains(member, in: arena) { return false }
@@ -348,6 +368,10 @@ final class SnapshotElementRecorder: RDBValueSink {
                 at = e.next
             }
         case .set:
+            if at < end && arena.isListpackSetMark(at: at) {
+                b.setIsListpack()
+                at += 8
+            }
             while at < end {
                 let e = arena.element(at: at)
                 _ = b.setMember(e.bytes)

@@ -17,8 +17,13 @@
 //   zset   while members come in (score, member) order, which is how every writer stores a
 //          packed zset, entries are appended; the first one out of order, a long member or
 //          one too many, and the rest go through ZSetValue.insert from that point on
-//   set    an intset while members are integers; a set whose first member is not an integer
-//          gets its table sized once for the declared count
+//   set    as Redis 7.2 loads a plain set or intset (SetValue.loading / addLoaded): the table,
+//          sized once, when the declared count is over set-max-intset-entries; otherwise an
+//          intset while members are integers, then a listpack (one buffer, sized from the first
+//          string member's length times the members still to come, trimmed at the end) while
+//          the set fits set-max-listpack-*, then the table. An RDB listpack (type 20, told by
+//          setIsListpack) stays a listpack in file order unless it has more than
+//          set-max-listpack-entries members, as Redis 7.2 keeps it
 //   list   elements encoded end to end into a scratch buffer (reused from key to key), then
 //          split into nodes as pushes would split them, each node buffer exactly its size
 //
@@ -60,6 +65,7 @@ final class SnapshotValueBuilder: RDBValueSink {
 
     // set
     private var set = SetValue()
+    private var setIsRDBListpack = false    // type 20: kept a listpack as Redis 7.2 keeps it
 
     /// The bytes the current hash or zset's entries take packed, when the caller knows them
     /// (0: not known): its packed buffer is allocated at that size once. Reset by `begin`.
@@ -109,7 +115,8 @@ final class SnapshotValueBuilder: RDBValueSink {
             // conversion point decides which scores were normalised on the way).
             zset = (countHint ?? 0) > limits.zsetMaxListpackEntries ? ZSetValue() : nil
         case .set:
-            set = SetValue()
+            set = SetValue.loading(count: countHint ?? 0, limits: limits, reserveAtMost: SnapshotValueBuilder.hintCap)
+            setIsRDBListpack = false
         case .string, .stream, .module:
             break
         }
@@ -151,6 +158,7 @@ final class SnapshotValueBuilder: RDBValueSink {
             if let z = zset { return .zset(z) }
             return .zset(ZSetValue(packed: takePacked()))
         case .set:
+            if setIsRDBListpack { set.finishLoadedListpack(limits: limits) } else { set.shrinkListpackToFit() }
             return .set(set)
         case .stream, .module:
             preconditionFailure("streams are not built by SnapshotValueBuilder")
@@ -198,18 +206,26 @@ final class SnapshotValueBuilder: RDBValueSink {
         listCount += 1
     }
 
+    override func setIsListpack() {
+        setIsRDBListpack = true
+        set = SetValue.loadingListpack(count: countHint, limits: limits, reserveAtMost: SnapshotValueBuilder.hintCap)
+    }
+
     override func setMember(_ member: UnsafeRawBufferPointer) -> Bool {
-        if set.isIntset && set.count == 0 && (member.count > 20 || parseInt64(member) == nil) {
-            // Not an integer set after all: the table, sized once.
-            set.convertToTable(seed: limits.seed)
-            set.table!.reserve(countHint)
+        if setIsRDBListpack {
+            if set.isListpack && set.count == 0 {
+                set.reserveListpack(bytes: min(countHint, limits.setMaxListpackEntries) * PackedList.entrySize(member.count))
+            }
+            return set.addLoadedListpackMember(member, limits: limits, checkDuplicate: !elementsAreDistinct)
         }
-        if let t = set.table {
-            if !elementsAreDistinct, t.find(member) != nil { return false }
-            t.insert(MemberNode.allocate(size: SetValue.nodeSize, key: Bytes(member)))
-            return true
+        let wasIntset = set.isIntset
+        let added = set.addLoaded(member, limits: limits, checkDuplicate: !elementsAreDistinct)
+        if wasIntset && set.isListpack {
+            // Just became a listpack: room for the members still to come, guessed from this one.
+            let toCome = max(0, min(countHint, limits.setMaxListpackEntries, SnapshotValueBuilder.hintCap) - set.count)
+            set.reserveListpack(bytes: toCome * PackedList.entrySize(member.count))
         }
-        return set.add(Bytes(member), limits: limits)
+        return added
     }
 
     override func hashField(_ field: UnsafeRawBufferPointer) -> Bool {

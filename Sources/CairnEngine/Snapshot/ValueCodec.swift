@@ -38,6 +38,8 @@ public enum ValueCodec {
     /// Writes one key the way Redis writes it: [expire] type key value. Collections keep the
     /// encoding they have in memory, as Redis's rdbSaveObject does: a packed hash or zset is a
     /// listpack, an intset set an intset, anything converted to a table is written plain.
+    /// A listpack set is a listpack (type 20) from RDB version 11, as Redis 7.2 writes it;
+    /// version 10 has no such type, so it is written plain there and Redis 7.0 loads it.
     public static func write(_ writer: RDBWriter, key: Bytes, value: Value, expireAtMs: Int64?) {
         switch value {
         case .string(let bytes):
@@ -52,7 +54,8 @@ public enum ValueCodec {
             writer.list(key: key, elements: l.elements, expireAtMs: expireAtMs)
         case .set(let s):
             writer.set(key: key, members: s.members, expireAtMs: expireAtMs,
-                       maxIntsetEntries: s.isIntset ? Int.max : 0, maxListpackEntries: 0)
+                       maxIntsetEntries: s.isIntset ? Int.max : 0,
+                       maxListpackEntries: s.isListpack ? Int.max : 0, maxListpackValue: Int.max)
         case .zset(let z):
             let packed = z.isPacked ? Int.max : 0
             writer.zset(key: key, members: z.elements, expireAtMs: expireAtMs,
@@ -62,16 +65,18 @@ public enum ValueCodec {
     }
 
     /// The engine value for a value read from an RDB stream, in the encoding `engine`'s
-    /// limits choose (hash-max-listpack-*, set-max-intset-entries, zset-max-listpack-*), as
+    /// limits choose (hash-max-listpack-*, set-max-intset-entries, set-max-listpack-*,
+    /// zset-max-listpack-*), as
     /// Redis re-derives encodings on load. Throws `UnsupportedValue` for what the engine does
     /// not hold (the caller reports the key and file offset).
-    public static func value(from rdb: RDBValue, for engine: Engine) throws -> Value {
-        try value(from: rdb, limits: CollectionLimits(engine.config, seed: engine.seed))
+    public static func value(from rdb: RDBValue, for engine: Engine, rdbType: UInt8? = nil) throws -> Value {
+        try value(from: rdb, limits: CollectionLimits(engine.config, seed: engine.seed), rdbType: rdbType)
     }
 
     /// The same with the limits taken once (the snapshot loader's decoding thread does not
-    /// read the engine).
-    public static func value(from rdb: RDBValue, limits: CollectionLimits) throws -> Value {
+    /// read the engine). `rdbType`, the value's type byte when known, tells a set that was an
+    /// RDB listpack (20), which Redis 7.2 keeps a listpack whatever its members.
+    public static func value(from rdb: RDBValue, limits: CollectionLimits, rdbType: UInt8? = nil) throws -> Value {
         switch rdb {
         case .string(let bytes):
             return .string(compacting: bytes)
@@ -84,9 +89,15 @@ public enum ValueCodec {
             return .hash(h)
         case .list(let elements):
             return .list(ListValue(elements, fill: limits.listMaxListpackSize))
+        case .set(let members) where rdbType == RDBType.setListpack.rawValue:
+            let s = SetValue.loadingListpack(count: members.count, limits: limits)
+            for m in members { _ = m.withUnsafeBytes { s.addLoadedListpackMember($0, limits: limits, checkDuplicate: true) } }
+            s.finishLoadedListpack(limits: limits)
+            return .set(s)
         case .set(let members):
-            let s = SetValue()
-            for m in members { s.add(m, limits: limits) }
+            let s = SetValue.loading(count: members.count, limits: limits)
+            for m in members { _ = m.withUnsafeBytes { s.addLoaded($0, limits: limits, checkDuplicate: true) } }
+            s.shrinkListpackToFit()
             return .set(s)
         case .zset(let members):
             let z = ZSetValue()
@@ -103,6 +114,8 @@ public enum ValueCodec {
 public struct RDBKeyAssembler {
     public private(set) var key: Bytes?
     public private(set) var kind: RDBValueKind = .string
+    /// The value's RDB type byte.
+    public private(set) var encoding: UInt8 = 0
     public private(set) var expireAtMs: Int64?
     public private(set) var idle: UInt64?
     public private(set) var freq: UInt8?
@@ -120,9 +133,10 @@ public struct RDBKeyAssembler {
     /// not part of a key (aux, selectDB, ...) are ignored.
     public mutating func feed(_ event: RDBEvent) -> RDBValue? {
         switch event {
-        case .keyBegin(let k, let kind, _, let expire, let idle, let freq):
+        case .keyBegin(let k, let kind, let encoding, let expire, let idle, let freq):
             key = k
             self.kind = kind
+            self.encoding = encoding
             expireAtMs = expire
             self.idle = idle
             self.freq = freq

@@ -43,6 +43,8 @@ public struct CollectionLimits {
     public var hashMaxListpackEntries: Int
     public var hashMaxListpackValue: Int
     public var setMaxIntsetEntries: Int
+    public var setMaxListpackEntries: Int
+    public var setMaxListpackValue: Int
     public var zsetMaxListpackEntries: Int
     public var zsetMaxListpackValue: Int
     /// list-max-listpack-size: the node cap of lists built with these limits.
@@ -53,6 +55,8 @@ public struct CollectionLimits {
         hashMaxListpackEntries = config.hashMaxListpackEntries
         hashMaxListpackValue = config.hashMaxListpackValue
         setMaxIntsetEntries = config.setMaxIntsetEntries
+        setMaxListpackEntries = config.setMaxListpackEntries
+        setMaxListpackValue = config.setMaxListpackValue
         zsetMaxListpackEntries = config.zsetMaxListpackEntries
         zsetMaxListpackValue = config.zsetMaxListpackValue
         listMaxListpackSize = config.listMaxListpackSize

@@ -287,6 +287,14 @@ public struct PackedList: ~Copyable {
         entries = 0
     }
 
+    /// Gives back capacity beyond the entries (a value whose building is over, such as a
+    /// loaded set that reserved for an estimate).
+    public mutating func shrinkToFit() {
+        guard let p = base, capacity > Int(used) else { return }
+        if used == 0 { removeAll(); return }
+        base = realloc(p, Int(used))!
+    }
+
     /// Makes room for `bytes` more bytes of entries (a builder that knows the size).
     public mutating func reserveCapacity(bytes: Int) {
         reserve(extra: bytes, exactly: true)

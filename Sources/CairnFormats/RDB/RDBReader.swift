@@ -993,6 +993,7 @@ public final class RDBReader {
         case .setListpack:
             try withBlob("set listpack") { data, place in
                 sink?.begin(kind: .set, countHint: Self.packedCount(data, ziplist: false))
+                sink?.setIsListpack()
                 try parseBlob(data, place, "set listpack") { lp in
                     try Listpack.forEachRef(lp) { e, off in
                         try e.withUnsafeBytes { m in

@@ -28,6 +28,9 @@ open class RDBValueSink {
     /// (plain encodings, listpacks, intsets), or nil. It comes from the file: use it to size
     /// small things, never to allocate without a cap.
     open func begin(kind: RDBValueKind, countHint: Int?) {}
+    /// Called right after `begin` when the set is an RDB listpack (type 20): Redis 7.2 keeps
+    /// such a set a listpack whatever its members, so a loader that mirrors it needs to know.
+    open func setIsListpack() {}
     /// A whole string value (borrowed, like the elements).
     open func string(_ value: UnsafeRawBufferPointer) {}
     open func listElement(_ element: UnsafeRawBufferPointer) {}

@@ -165,6 +165,8 @@ public final class ConfigRegistry {
         add(ConfigParameter("hash-max-listpack-entries", aliases: ["hash-max-ziplist-entries"], .int(min: 0, max: long, memory: false), "512"))
         add(ConfigParameter("hash-max-listpack-value", aliases: ["hash-max-ziplist-value"], .int(min: 0, max: long, memory: true), "64"))
         add(ConfigParameter("set-max-intset-entries", .int(min: 0, max: long, memory: false), "512"))
+        add(ConfigParameter("set-max-listpack-entries", .int(min: 0, max: long, memory: false), "128"))
+        add(ConfigParameter("set-max-listpack-value", .int(min: 0, max: long, memory: true), "64"))
         add(ConfigParameter("zset-max-listpack-entries", aliases: ["zset-max-ziplist-entries"], .int(min: 0, max: long, memory: false), "128"))
         add(ConfigParameter("zset-max-listpack-value", aliases: ["zset-max-ziplist-value"], .int(min: 0, max: long, memory: true), "64"))
         add(ConfigParameter("list-max-listpack-size", aliases: ["list-max-ziplist-size"], .int(min: Int64(Int32.min), max: Int64(Int32.max), memory: false), "-2"))
