@@ -365,6 +365,14 @@ final class KeyspaceCommandTests: XCTestCase {
         h.expect(["FLUSHDB", "FOO"], "-ERR syntax error\r\n")
         h.expect(["FLUSHALL", "ASYNC", "SYNC"], "-ERR syntax error\r\n")
         h.expect(["FLUSHALL", "async"], "+OK\r\n")
+        // The avg_ttl estimate starts over with an emptied database.
+        h.engine.databases[0].avgTTL = 12_345
+        h.engine.databases[1].avgTTL = 678
+        h.expect(["FLUSHDB"], "+OK\r\n")
+        XCTAssertEqual(h.engine.databases[0].avgTTL, 0)
+        XCTAssertEqual(h.engine.databases[1].avgTTL, 678)
+        h.expect(["FLUSHALL"], "+OK\r\n")
+        XCTAssertEqual(h.engine.databases[1].avgTTL, 0)
     }
 
     func testPingAndEcho() {

@@ -342,8 +342,9 @@ public final class Database {
     }
 
     /// Empties the database, returning the detached tables (release them off the engine
-    /// loop for a lazy free).
+    /// loop for a lazy free). The avg_ttl estimate starts over, as Redis's emptyData does.
     public func takeAll() -> [AnyObject] {
+        avgTTL = 0
         let a = keys.takeAll()
         let b = volatile.takeAll()
         return [a, b]
