@@ -159,13 +159,10 @@ public final class LZ4FrameCompressor: StreamCompressor {
 /// checksums and content size), refuses anything after the frame's end.
 public final class LZ4FrameDecompressor: StreamDecompressor {
     private var context: OpaquePointer?
-    /// Output is produced into this fixed buffer and copied out, one buffer-full per step.
-    private let scratch: UnsafeMutablePointer<UInt8>
-    private let scratchBytes = 64 * 1024
+    /// The output room asked for per step once a buffer already holds a block.
+    private let stepBytes = 64 * 1024
     /// Compressed bytes consumed so far (offset of the next byte fed).
     private var consumedBytes = 0
-    /// Decompressed bytes produced so far (sizes each step's output array up front).
-    private var producedTotal = 0
     /// liblz4's hint of how many bytes its next step wants (a block's data plus the next
     /// block's size word). Feeding at most that many keeps each step to one block, so an
     /// error's offset is within one block of the damage.
@@ -174,11 +171,9 @@ public final class LZ4FrameDecompressor: StreamDecompressor {
     private var failure: CompressionError?
 
     public init() throws {
-        scratch = .allocate(capacity: scratchBytes)
         var ctx: OpaquePointer?
         let rc = LZ4F_createDecompressionContext(&ctx, UInt32(LZ4F_VERSION))
         guard !lz4IsError(rc), let ctx else {
-            // Every stored property is set, so deinit runs and frees the scratch buffer.
             throw CompressionError(message: "LZ4F_createDecompressionContext: \(lz4ErrorName(rc))", offset: 0)
         }
         context = ctx
@@ -186,53 +181,20 @@ public final class LZ4FrameDecompressor: StreamDecompressor {
 
     deinit {
         if let context { LZ4F_freeDecompressionContext(context) }
-        scratch.deallocate()
     }
 
+    /// Decodes into a new array: `feed(_:appendingTo:)` into a staging buffer kept between
+    /// calls, then one copy out.
     public func feed(_ bytes: UnsafeRawBufferPointer) throws -> [UInt8] {
-        if let failure { throw failure }
-        guard let base = bytes.baseAddress, bytes.count > 0 else { return [] }
-        if isFinished { try fail("trailing bytes after end of LZ4 frame", at: consumedBytes) }
-        try checkMagic(bytes)
-
-        var out: [UInt8] = []
-        // Room for what this input likely expands to (the ratio so far, with a margin), so
-        // the output is not regrown and recopied step by step.
-        let ratio = consumedBytes > 0 ? Double(producedTotal) / Double(consumedBytes) : 4
-        out.reserveCapacity(min(Int(Double(bytes.count) * min(ratio, 255) * 1.1) + scratchBytes, 64 << 20))
-        var position = 0
-        while true {
-            let available = bytes.count - position
-            var sourceBytes = min(available, max(1, nextStepBytes))
-            var producedBytes = scratchBytes
-            let hint = LZ4F_decompress(context, scratch, &producedBytes, base + position, &sourceBytes, nil)
-            if lz4IsError(hint) { try fail("corrupt LZ4 frame: \(lz4ErrorName(hint))", at: consumedBytes + position) }
-            guard sourceBytes <= available, producedBytes <= scratchBytes else {
-                try fail("LZ4F_decompress reported impossible sizes", at: consumedBytes + position)
-            }
-            out.append(contentsOf: UnsafeBufferPointer(start: scratch, count: producedBytes))
-            producedTotal += producedBytes
-            position += sourceBytes
-            if hint == 0 {
-                // End mark read and content checksum (if any) verified.
-                isFinished = true
-                consumedBytes += position
-                if position < bytes.count { try fail("trailing bytes after end of LZ4 frame", at: consumedBytes) }
-                return out
-            }
-            nextStepBytes = hint
-            if sourceBytes == 0 && producedBytes == 0 {
-                // No progress: input must be exhausted, or liblz4 broke its contract.
-                if position < bytes.count { try fail("LZ4F_decompress made no progress", at: consumedBytes + position) }
-                break
-            }
-            // Stop when input is used up and the last step did not fill the buffer
-            // (a full buffer may mean more decoded bytes are pending).
-            if position == bytes.count && producedBytes < scratchBytes { break }
-        }
-        consumedBytes += position
-        return out
+        let staging = self.staging ?? ChunkBuffer()
+        self.staging = staging
+        staging.removeAll()
+        try feed(bytes, appendingTo: staging)
+        return [UInt8](staging.bytes)
     }
+
+    /// The staging buffer of the array-returning `feed` (made on its first use).
+    private var staging: ChunkBuffer?
 
     /// Decodes straight into `out`: with room for a whole block (`blockRoom`) after what it
     /// holds, liblz4 writes a block's bytes there directly instead of through its own buffer
@@ -249,7 +211,7 @@ public final class LZ4FrameDecompressor: StreamDecompressor {
             // A whole block's room for an empty buffer; later in the same call (rare: the
             // input ends one block and holds more) a step's room, rather than regrowing a buffer
             // that holds a block already.
-            out.reserve(free: out.isEmpty ? Self.blockRoom : scratchBytes)
+            out.reserve(free: out.isEmpty ? Self.blockRoom : stepBytes)
             let room = out.free
             var producedBytes = room.count
             let hint = LZ4F_decompress(context, room.baseAddress!, &producedBytes, base + position, &sourceBytes, nil)
@@ -258,7 +220,6 @@ public final class LZ4FrameDecompressor: StreamDecompressor {
                 try fail("LZ4F_decompress reported impossible sizes", at: consumedBytes + position)
             }
             out.commit(producedBytes)
-            producedTotal += producedBytes
             position += sourceBytes
             if hint == 0 {
                 isFinished = true
