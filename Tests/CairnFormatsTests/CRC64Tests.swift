@@ -3,33 +3,6 @@ import Foundation
 import XCTest
 @testable import CairnFormats
 
-/// Deterministic bytes for the comparisons below (SplitMix64), so a failure reproduces.
-private struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
-private func randomBytes(_ count: Int, seed: UInt64) -> [UInt8] {
-    var rng = SplitMix64(state: seed)
-    var out = [UInt8](repeating: 0, count: count)
-    var i = 0
-    while i < count {
-        var word = rng.next()
-        for _ in 0..<min(8, count - i) {
-            out[i] = UInt8(truncatingIfNeeded: word)
-            word >>= 8
-            i += 1
-        }
-    }
-    return out
-}
-
 /// Bit-at-a-time reference of the same reflected CRC: no tables, no folding.
 private func bitwiseCRC(_ crc: UInt64, _ bytes: [UInt8]) -> UInt64 {
     var crc = crc
@@ -87,7 +60,7 @@ final class CRC64Tests: XCTestCase {
         // 16 alignments of the start (the kernel loads unaligned 16-byte blocks), a random
         // running CRC for each case.
         let data = randomBytes(1024 + 16, seed: 2)
-        var rng = SplitMix64(state: 3)
+        var rng = SplitMix64(seed: 3)
         data.withUnsafeBytes { all in
             for n in 0...1024 {
                 for offset in 0..<16 {
@@ -109,7 +82,7 @@ final class CRC64Tests: XCTestCase {
         let expected = data.withUnsafeBytes { CRC64.updateSlicing(0, $0) }
         XCTAssertEqual(CRC64.checksum(data), expected)
         // Pieces from 1 byte to 256 KiB, as the loader feeds decompressed chunks.
-        var rng = SplitMix64(state: 5)
+        var rng = SplitMix64(seed: 5)
         var crc: UInt64 = 0
         var pos = 0
         data.withUnsafeBytes { all in

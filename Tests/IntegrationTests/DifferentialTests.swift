@@ -77,44 +77,46 @@ final class DifferentialTests: XCTestCase {
         ["CLIENT", "GETNAME"], ["CLIENT", "NOSUCH"], ["GET", "a", "b"], ["OBJECT"], ["FLUSHALL"], ["DBSIZE"],
     ]
 
+    /// Runs `body` with a connection to a fresh redis-server and one to a fresh Cairn.
+    private func withRedisAndCairn(_ body: (_ r: RESPConnection, _ c: RESPConnection) throws -> Void) throws {
+        guard let redisPath = Harness.which("redis-server") else { throw XCTSkip("redis-server is not installed") }
+        let redis = try ServerProcess(binary: redisPath)
+        defer { redis.cleanup() }
+        let cairn = try ServerProcess()
+        defer { cairn.cleanup() }
+        try body(try redis.connect(), try cairn.connect())
+    }
+
     /// The one legitimate difference for sets: Redis 7.2's listpack encoding for small sets of
     /// strings (issue #3), which Redis 7.0 does not have. Everything else about them agrees.
     func testSmallStringSetsAreListpacksInCairnAndTablesInRedis70() throws {
-        guard let redisPath = Harness.which("redis-server") else { throw XCTSkip("redis-server is not installed") }
-        let redis = try ServerProcess(binary: redisPath)
-        defer { redis.cleanup() }
-        let cairn = try ServerProcess()
-        defer { cairn.cleanup() }
-        let r = try redis.connect(), c = try cairn.connect()
-        for conn in [r, c] { XCTAssertEqual(try conn.command("SADD", "s", "b", "a", "1"), ":3\r\n") }
-        XCTAssertEqual(try r.command("OBJECT", "ENCODING", "s"), "$9\r\nhashtable\r\n")
-        XCTAssertEqual(try c.command("OBJECT", "ENCODING", "s"), "$8\r\nlistpack\r\n")
-        XCTAssertEqual(try c.command("SMEMBERS", "s"), "*3\r\n$1\r\nb\r\n$1\r\na\r\n$1\r\n1\r\n")
-        for q in [["SCARD", "s"], ["SISMEMBER", "s", "a"], ["SMISMEMBER", "s", "1", "z"]] {
-            let argv = q.map { Array($0.utf8) }
-            XCTAssertEqual(try c.commandBytes(argv), try r.commandBytes(argv), q.joined(separator: " "))
+        try withRedisAndCairn { r, c in
+            for conn in [r, c] { XCTAssertEqual(try conn.command("SADD", "s", "b", "a", "1"), ":3\r\n") }
+            XCTAssertEqual(try r.command("OBJECT", "ENCODING", "s"), "$9\r\nhashtable\r\n")
+            XCTAssertEqual(try c.command("OBJECT", "ENCODING", "s"), "$8\r\nlistpack\r\n")
+            XCTAssertEqual(try c.command("SMEMBERS", "s"), "*3\r\n$1\r\nb\r\n$1\r\na\r\n$1\r\n1\r\n")
+            for q in [["SCARD", "s"], ["SISMEMBER", "s", "a"], ["SMISMEMBER", "s", "1", "z"]] {
+                let argv = q.map { Array($0.utf8) }
+                XCTAssertEqual(try c.commandBytes(argv), try r.commandBytes(argv), q.joined(separator: " "))
+            }
+            XCTAssertEqual(try c.command("CONFIG", "GET", "set-max-listpack-entries"),
+                           "*2\r\n$24\r\nset-max-listpack-entries\r\n$3\r\n128\r\n")
+            XCTAssertEqual(try r.command("CONFIG", "GET", "set-max-listpack-entries"), "*0\r\n")
         }
-        XCTAssertEqual(try c.command("CONFIG", "GET", "set-max-listpack-entries"),
-                       "*2\r\n$24\r\nset-max-listpack-entries\r\n$3\r\n128\r\n")
-        XCTAssertEqual(try r.command("CONFIG", "GET", "set-max-listpack-entries"), "*0\r\n")
     }
 
     func testSameRepliesAsRedisForTheWholeScript() throws {
-        guard let redisPath = Harness.which("redis-server") else { throw XCTSkip("redis-server is not installed") }
-        let redis = try ServerProcess(binary: redisPath)
-        defer { redis.cleanup() }
-        let cairn = try ServerProcess()
-        defer { cairn.cleanup() }
-        let r = try redis.connect(), c = try cairn.connect()
-        var mismatches: [String] = []
-        for argv in Self.script {
-            let bytes = argv.map { Array($0.utf8) }
-            let expected = try r.commandBytes(bytes)
-            let actual = try c.commandBytes(bytes)
-            if expected != actual {
-                mismatches.append("\(argv.joined(separator: " ")): redis \(String(decoding: expected, as: UTF8.self).debugDescription) cairn \(String(decoding: actual, as: UTF8.self).debugDescription)")
+        try withRedisAndCairn { r, c in
+            var mismatches: [String] = []
+            for argv in Self.script {
+                let bytes = argv.map { Array($0.utf8) }
+                let expected = try r.commandBytes(bytes)
+                let actual = try c.commandBytes(bytes)
+                if expected != actual {
+                    mismatches.append("\(argv.joined(separator: " ")): redis \(String(decoding: expected, as: UTF8.self).debugDescription) cairn \(String(decoding: actual, as: UTF8.self).debugDescription)")
+                }
             }
+            XCTAssertEqual(mismatches, [], mismatches.joined(separator: "\n"))
         }
-        XCTAssertEqual(mismatches, [], mismatches.joined(separator: "\n"))
     }
 }
