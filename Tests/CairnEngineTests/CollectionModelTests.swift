@@ -47,18 +47,6 @@ extension RESPReply {
     }
 }
 
-/// SplitMix64: a small seeded generator so a failing sequence can be replayed.
-struct SeededRNG: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 final class CollectionModelTests: XCTestCase {
     func smallLimits() -> EngineConfig {
@@ -77,7 +65,7 @@ final class CollectionModelTests: XCTestCase {
 
     func testHashAgainstDictionaryModel() {
         for (seed, config, universe) in [(UInt64(1), smallLimits(), 40), (2, EngineConfig(), 700)] {
-            var rng = SeededRNG(seed: seed)
+            var rng = SplitMix64(seed: seed)
             let h = EngineHarness(config: config)
             var model: [String: String] = [:]
             func field() -> String { "f\(Int.random(in: 0..<universe, using: &rng))" }
@@ -153,7 +141,7 @@ final class CollectionModelTests: XCTestCase {
         packed.setMaxIntsetEntries = 2
         packed.setMaxListpackEntries = 12
         for (seed, config) in [(UInt64(3), smallLimits()), (4, EngineConfig()), (5, packed)] {
-            var rng = SeededRNG(seed: seed)
+            var rng = SplitMix64(seed: seed)
             let h = EngineHarness(config: config)
             var model: [String: Set<String>] = ["a": [], "b": [], "c": []]
             func member() -> String {
@@ -247,7 +235,7 @@ final class CollectionModelTests: XCTestCase {
     }
 
     func listModelRun(seed: UInt64, config: EngineConfig, padding: Int) {
-        var rng = SeededRNG(seed: seed)
+        var rng = SplitMix64(seed: seed)
         let h = EngineHarness(config: config)
         var model: [String: [String]] = ["l": [], "m": []]
         func element() -> String {
@@ -377,7 +365,7 @@ final class CollectionModelTests: XCTestCase {
 
     func testSortedSetAgainstDictionaryModel() {
         for (seed, config, universe) in [(UInt64(6), smallLimits(), 30), (7, EngineConfig(), 300)] {
-            var rng = SeededRNG(seed: seed)
+            var rng = SplitMix64(seed: seed)
             let h = EngineHarness(config: config)
             var model: [String: [String: Double]] = ["z": [:], "y": [:]]
             func member() -> String {
@@ -500,7 +488,7 @@ final class CollectionModelTests: XCTestCase {
     /// Members that share one score ordered by bytes, queried by lex range on both encodings.
     func testLexRangesAgainstSortedArrayModel() {
         for (seed, config) in [(UInt64(8), smallLimits()), (9, EngineConfig())] {
-            var rng = SeededRNG(seed: seed)
+            var rng = SplitMix64(seed: seed)
             let h = EngineHarness(config: config)
             var model = Set<String>()
             let alphabet = ["a", "b", "c", "ab", "ba", "abc", "b\u{1}", "zz", "", "A"]
@@ -616,7 +604,7 @@ final class CollectionModelTests: XCTestCase {
     /// A skip list with thousands of members: ranks, ranges and deletion stay consistent.
     func testLargeSortedSetRanksAndRanges() {
         let h = EngineHarness()
-        var rng = SeededRNG(seed: 10)
+        var rng = SplitMix64(seed: 10)
         var scores: [String: Double] = [:]
         var args = ["ZADD", "z"]
         for i in 0..<5000 {
@@ -846,7 +834,7 @@ final class CollectionModelTests: XCTestCase {
 /// still in a list, and every blocked client gets exactly one reply.
 final class BlockingModelTests: XCTestCase {
     func testElementsAreNeverLostOrDuplicated() {
-        var rng = SeededRNG(seed: 11)
+        var rng = SplitMix64(seed: 11)
         var now: Int64 = 1_700_000_000_000
         let e = Engine(seed: SipHashSeed(k0: 1, k1: 2), clock: { now })
         let keys = ["a", "b", "c"]

@@ -4,17 +4,6 @@ import XCTest
 /// Random commands with hostile arguments must never trap (Swift traps on overflow and bad
 /// indexes, which for a server is a remote crash). Every reply must be well-formed RESP.
 final class CommandFuzzTests: XCTestCase {
-    /// SplitMix64: a deterministic generator so a failure can be replayed from its seed.
-    struct SeededRNG: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E3779B97F4A7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58476D1CE4E5B9
-            z = (z ^ (z >> 27)) &* 0x94D049BB133111EB
-            return z ^ (z >> 31)
-        }
-    }
 
     static let hostileNumbers = ["0", "1", "-1", "2", "-2", "9223372036854775807", "-9223372036854775808",
                                  "9223372036854775806", "-9223372036854775807", "4294967296", "4294967295",
@@ -26,7 +15,7 @@ final class CommandFuzzTests: XCTestCase {
                         "INCRBY", "SET", "LEN", "IDX", "MINMATCHLEN", "WITHMATCHLEN", "REPLACE", "DB",
                         "ASYNC", "SYNC", "string", "SAMPLES", "WITHSCORES", "LIMIT", "REV", "BYSCORE", "BYLEX"]
 
-    func randomArg(_ rng: inout SeededRNG) -> Bytes {
+    func randomArg(_ rng: inout SplitMix64) -> Bytes {
         switch rng.next() % 5 {
         case 0, 1: return Bytes(Self.hostileNumbers[Int(rng.next() % UInt64(Self.hostileNumbers.count))])
         case 2, 3: return Bytes(Self.words[Int(rng.next() % UInt64(Self.words.count))])
@@ -46,7 +35,7 @@ final class CommandFuzzTests: XCTestCase {
         let names = engine.commands.all.map { $0.name }.filter { !Self.skipped.contains($0) }.sorted()
         // CAIRN_FUZZ_SEED / CAIRN_FUZZ_SECONDS run a longer or different search (tools/soak).
         let env = ProcessInfo.processInfo.environment
-        var rng = SeededRNG(state: env["CAIRN_FUZZ_SEED"].flatMap { UInt64($0) } ?? 0xC0FFEE)
+        var rng = SplitMix64(state: env["CAIRN_FUZZ_SEED"].flatMap { UInt64($0) } ?? 0xC0FFEE)
         let deadline = Date().addingTimeInterval(env["CAIRN_FUZZ_SECONDS"].flatMap { Double($0) } ?? 6)
         var executed = 0
         while Date() < deadline {
@@ -73,7 +62,7 @@ final class CommandFuzzTests: XCTestCase {
     }
 
     func testRandomBytesIntoTheParserNeverTrap() {
-        var rng = SeededRNG(state: 42)
+        var rng = SplitMix64(state: 42)
         let pieces: [[UInt8]] = ["*", "$", "\r\n", "\n", "-1", "3", "99999999999999999999", "*2\r\n", "$3\r\nfoo\r\n",
                                  "\"", "'", "\\x4", "\\", " ", "SET", "0"].map { Array($0.utf8) }
         for _ in 0..<20_000 {

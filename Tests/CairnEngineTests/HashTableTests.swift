@@ -9,18 +9,6 @@ final class TestNode: ChainedNode {
     convenience init(_ s: String) { self.init(Bytes(s)) }
 }
 
-/// SplitMix64: a small seeded generator so sampling tests are deterministic.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 final class HashTableTests: XCTestCase {
     let seed = SipHashSeed(k0: 0x0123_4567, k1: 0x89AB_CDEF)
@@ -215,7 +203,7 @@ final class HashTableTests: XCTestCase {
     func testRandomNodeReturnsOnlyPresentNodes() {
         let t = makeTable(2000)
         for i in 0..<2000 where i % 3 != 0 { t.remove(key(i)) }
-        var rng = SeededGenerator(seed: 42)
+        var rng = SplitMix64(seed: 42)
         for _ in 0..<5000 {
             guard let node = t.randomNode(using: &rng) else { return XCTFail("table is not empty") }
             XCTAssertTrue(t.find(node.key) === node)
@@ -228,7 +216,7 @@ final class HashTableTests: XCTestCase {
         let t = makeTable(1 << 10)
         finishRehash(t)
         t.insert(TestNode("trigger"))
-        var rng = SeededGenerator(seed: 7)
+        var rng = SplitMix64(seed: 7)
         var draws = 0
         while t.isRehashing {
             guard let node = t.randomNode(using: &rng) else { return XCTFail("table is not empty") }
@@ -256,7 +244,7 @@ final class HashTableTests: XCTestCase {
         }
         XCTAssertEqual(chainLength.count, n)
 
-        var rng = SeededGenerator(seed: 2024)
+        var rng = SplitMix64(seed: 2024)
         let draws = 64_000
         var hits: [Bytes: Int] = [:]
         for _ in 0..<draws { hits[t.randomNode(using: &rng)!.key, default: 0] += 1 }

@@ -76,7 +76,7 @@ final class ListValueTests: XCTestCase {
     }
 
     func run(seed: UInt64, fill: Int, steps: Int) {
-        var rng = SeededRNG(seed: seed)
+        var rng = SplitMix64(seed: seed)
         let l = ListValue(fill: fill)
         var model: [Bytes] = []
         // Mostly short elements; with fill -1 (4 KiB nodes) some of 300…3000 bytes, so byte caps

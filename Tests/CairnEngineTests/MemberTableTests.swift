@@ -136,7 +136,7 @@ final class MemberTableTests: XCTestCase {
             XCTAssertEqual(cm, ch)
         } while cm != 0
         XCTAssertEqual(sa, sb)
-        var r1 = SeededGenerator(seed: 9), r2 = SeededGenerator(seed: 9)
+        var r1 = SplitMix64(seed: 9), r2 = SplitMix64(seed: 9)
         for _ in 0..<100 { XCTAssertEqual(mt.randomNode(using: &r1)?.key, ht.randomNode(using: &r2)?.key) }
         freeAll(mt)
     }
@@ -160,7 +160,7 @@ final class MemberTableTests: XCTestCase {
     func testRandomNodeHitsEveryMemberAndOnlyPresentOnes() {
         let t = makeTable(64)
         for i in 0..<64 where i % 2 == 1 { t.remove(Bytes("key:\(i)"))!.free() }
-        var rng = SeededGenerator(seed: 3)
+        var rng = SplitMix64(seed: 3)
         var hits: [Bytes: Int] = [:]
         for _ in 0..<20_000 {
             let n = t.randomNode(using: &rng)!

@@ -516,7 +516,8 @@ final class NumbersTests: XCTestCase {
             let scale: [Double] = [1, 10, 100, 1000, 1e6]
             values.append(Double(rng.next() % 10_000_000) / scale[Int(rng.next() % 5)])
             // m / 4 with an odd m near 2^53 has 18 significant digits ending in 5: a tie.
-            values.append(Double((1 << 53) - 1 - 2 * (rng.next() % 1_000_000)) / 4)
+            let step: UInt64 = rng.next() % 1_000_000
+            values.append(Double((1 << 53) - 1 - 2 * step) / 4)
         }
         values.append(.nan)  // never a score, but printed as glibc does: "nan", "-nan"
         for v in values {
@@ -560,15 +561,3 @@ final class NumbersTests: XCTestCase {
     }
 }
 
-/// Small deterministic generator so the random cross-checks are reproducible.
-private struct SplitMix64 {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}

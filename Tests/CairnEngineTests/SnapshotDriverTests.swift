@@ -211,7 +211,7 @@ final class SnapshotDriverTests: XCTestCase {
         let driver = SnapshotDriver(engine: h.engine, sink: sink, options: options)
         driver.begin()
 
-        var rng = SplitMix(seed: 42)
+        var rng = SplitMix64(seed: 42)
         var step = 0
         var sawRehash = false
         runToEnd(driver) {
@@ -739,15 +739,3 @@ extension DumpRestoreTests {
     }
 }
 
-/// A small deterministic generator for the interleaving tests.
-struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E3779B97F4A7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58476D1CE4E5B9
-        z = (z ^ (z >> 27)) &* 0x94D049BB133111EB
-        return z ^ (z >> 31)
-    }
-}
