@@ -1,5 +1,5 @@
-// C helpers the engine needs and Swift cannot spell: glibc's allocator introspection
-// (mallinfo2, malloc_usable_size) and a cache prefetch hint.
+// C helpers the engine needs and Swift cannot spell: glibc's malloc_usable_size (MEMORY
+// USAGE) and a cache prefetch hint. used_memory comes from CAllocCounter.
 #include <malloc.h>
 
 /// Asks the CPU to start loading the cache line at `p` (read, keep in all cache levels).

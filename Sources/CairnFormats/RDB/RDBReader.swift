@@ -508,12 +508,7 @@ public final class RDBReader {
     /// A hash field, checked for a duplicate before its value is read; `emitHashValue`
     /// follows.
     func emitHashField(_ f: UnsafeRawBufferPointer) -> Bool {
-        emitted += 1
-        if let p = sinkRef { return p._withUnsafeGuaranteedRef { $0.hashField(f) } }
-        let b = Bytes(f)
-        guard seen.insert(b).inserted else { return false }
-        pendingField = b
-        return true
+        emitPairHead(f) { $0.hashField($1) }
     }
 
     func emitHashValue(_ v: UnsafeRawBufferPointer, expireAtMs: Int64?) {
@@ -527,9 +522,17 @@ public final class RDBReader {
     /// A sorted-set member, checked for a duplicate before its score is read; `emitZsetScore`
     /// follows.
     func emitZsetMember(_ m: UnsafeRawBufferPointer) -> Bool {
+        emitPairHead(m) { $0.zsetMember($1) }
+    }
+
+    /// The first half of a hash field or zset member pair: to the sink, or checked for a
+    /// duplicate and held until its second half arrives.
+    @inline(__always)
+    private func emitPairHead(_ head: UnsafeRawBufferPointer,
+                              _ toSink: (RDBValueSink, UnsafeRawBufferPointer) -> Bool) -> Bool {
         emitted += 1
-        if let p = sinkRef { return p._withUnsafeGuaranteedRef { $0.zsetMember(m) } }
-        let b = Bytes(m)
+        if let p = sinkRef { return p._withUnsafeGuaranteedRef { toSink($0, head) } }
+        let b = Bytes(head)
         guard seen.insert(b).inserted else { return false }
         pendingField = b
         return true
