@@ -78,7 +78,17 @@ public final class Engine {
     public var stats = EngineStats()
 
     /// The wall clock in Unix milliseconds; tests replace it.
-    public var clock: () -> Int64
+    public var clock: () -> Int64 {
+        didSet { clockIsWall = false }
+    }
+    /// True while `clock` is the real wall clock: a command's `nowMs` is then derived from
+    /// the monotonic read that also times it (one clock read instead of two).
+    private var clockIsWall: Bool
+    /// Wall clock minus monotonic clock in microseconds, re-read by cron (hz times a second),
+    /// so a step of the system clock reaches `nowMs` within one cron period.
+    private var wallOffsetMicros: Int64 = 0
+    /// The monotonic read `execute` took, handed to the `call` it leads to as its start.
+    private var commandStartMicros: Int64? = nil
     /// The time the current command started: every expiry check inside one command uses it.
     public private(set) var nowMs: Int64
 
@@ -123,15 +133,18 @@ public final class Engine {
     /// Clients waiting in BLPOP & co (Commands/Blocking.swift).
     public let blocking = BlockingRegistry()
 
+    /// `clock` replaces the wall clock (tests); nil is the real one.
     public init(config: EngineConfig = EngineConfig(), seed: SipHashSeed = .random(),
-                clock: @escaping () -> Int64 = Engine.wallClockMs) {
+                clock: (() -> Int64)? = nil) {
         self.config = config
         self.seed = seed
-        self.clock = clock
-        self.nowMs = clock()
+        self.clock = clock ?? Engine.wallClockMs
+        self.clockIsWall = clock == nil
+        self.nowMs = self.clock()
         self.log = ReplicationLog()
         self.databases = (0..<max(config.databases, 1)).map { Database(id: $0, seed: seed) }
         registerBuiltinCommands()
+        rebaseWallClock()
     }
 
     public static func wallClockMs() -> Int64 {
@@ -150,6 +163,21 @@ public final class Engine {
         var ts = timespec()
         clock_gettime(CLOCK_MONOTONIC, &ts)
         return Int64(ts.tv_sec) * 1_000_000 + Int64(ts.tv_nsec) / 1000
+    }
+
+    /// Measures the wall clock's offset from the monotonic clock.
+    private func rebaseWallClock() {
+        let mono = Engine.monotonicMicros()
+        wallOffsetMicros = Engine.wallClockMicros() - mono
+    }
+
+    /// One monotonic read at the start of a top-level command: returned (the command's start
+    /// for commandstats) and turned into the command's wall-clock `nowMs`.
+    @inline(__always)
+    private func readCommandClock() -> Int64 {
+        let mono = Engine.monotonicMicros()
+        nowMs = clockIsWall ? (mono &+ wallOffsetMicros) / 1000 : clock()
+        return mono
     }
 
     /// Seconds-resolution clock for OBJECT IDLETIME.
@@ -177,7 +205,8 @@ public final class Engine {
     /// Runs one request from a client; the reply is appended to `client.reply`.
     public func execute(_ client: ClientSession, _ argv: [Bytes]) {
         guard !argv.isEmpty else { return }
-        nowMs = clock()
+        commandStartMicros = readCommandClock()
+        defer { commandStartMicros = nil }
         client.lastInteractionMs = nowMs
         let replyStart = client.reply.buffer.count
         let mode = client.replyMode
@@ -275,7 +304,13 @@ public final class Engine {
     /// Runs a command that passed the checks (directly or from EXEC).
     func call(_ client: ClientSession, _ spec: CommandSpec, _ argv: [Bytes]) {
         callDepth += 1
-        let start = Engine.monotonicMicros()
+        let start: Int64
+        if let s = commandStartMicros {
+            start = s
+            commandStartMicros = nil
+        } else {
+            start = Engine.monotonicMicros()
+        }
         let dirtyBefore = dirty
         if let feed = monitorFeed, !spec.flags.contains(.skipMonitor) { feed(client, argv) }
         client.lastCommand = spec.fullName
@@ -289,7 +324,8 @@ public final class Engine {
         if spec.flags.contains(.write) && !c.propagationHandled && dirty != dirtyBefore {
             pendingEffects.append((client.db, argv))
         }
-        if !spec.flags.contains(.skipSlowlog) {
+        if !spec.flags.contains(.skipSlowlog), config.slowlogLogSlowerThanUs >= 0,
+           elapsed >= config.slowlogLogSlowerThanUs {
             slowlog.record(argv: argv, micros: elapsed, client: client, now: nowMs, config: config)
         }
         if config.latencyMonitorThresholdMs > 0 && elapsed / 1000 >= config.latencyMonitorThresholdMs {
@@ -403,6 +439,11 @@ public final class Engine {
     /// A key that was already logically expired when it was WATCHed and is now deleted (its
     /// lazy or active expiry) has not changed as far as the transaction can tell: as in Redis's
     /// touchWatchedKey, that clears the watch's expired mark instead of failing the EXEC.
+    /// Whether anyone (a blocked client, a WATCH) is told about key changes; when not,
+    /// callers can skip building the key for `keyModified`.
+    @inline(__always)
+    public var keyModificationsObserved: Bool { !blocking.isEmpty || !watchers.isEmpty }
+
     public func keyModified(_ db: Int, _ key: Bytes) {
         if !blocking.isEmpty { blocking.signal(db, key) }
         if watchers.isEmpty { return }
@@ -490,6 +531,7 @@ public final class Engine {
 
     /// The periodic job (hz times a second): active expiry and incremental rehash.
     public func cron() {
+        rebaseWallClock()
         nowMs = clock()
         if config.activeExpireEnabled && !writesPaused {
             activeExpireCycle(timeLimitMicros: Int64(1_000_000 / max(config.hz, 1) / 4))
@@ -655,8 +697,8 @@ public struct CommandCall {
 
     /// Marks a key as changed in place (after mutating `entry.value`).
     public func touched(_ e: KeyEntry) {
-        engine.keyModified(db.id, e.key)
         engine.dirty += 1
+        if engine.keyModificationsObserved { engine.keyModified(client.db, e.key) }
     }
 
     public func arg(_ i: Int) -> Bytes { argv[i] }

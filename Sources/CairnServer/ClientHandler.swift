@@ -88,7 +88,7 @@ final class ClientHandler: ChannelInboundHandler {
             }
             execute(argv)
         }
-        batch.removeAll(keepingCapacity: true)
+        parser.recycle(&batch)
         if let parseError, !closing { protocolError(parseError) }
         session.queryBufferBytes = parser.bufferedBytes
         if parser.bufferedBytes > server.stats.clientRecentMaxInputBuffer {

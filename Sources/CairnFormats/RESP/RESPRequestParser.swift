@@ -46,6 +46,12 @@ public final class RESPRequestParser {
     private var pendingLine: [UInt8] = []
     /// Arguments of the request being assembled.
     private var args: [Bytes] = []
+    /// Emptied argument arrays handed back by `recycle`, so a request in the steady state
+    /// allocates no array of its own.
+    private var spareArgs: [[Bytes]] = []
+    private static let spareArgsMax = 256
+    /// Only short arrays are kept: a big one would pin its memory for a rare long request.
+    private static let spareArgsCapacityMax = 32
     /// Payload of the bulk being assembled when it spans reads.
     private var bulkBuffer: [UInt8] = []
     private var bulkLength = 0
@@ -55,6 +61,19 @@ public final class RESPRequestParser {
 
     public init(limits: RESPLimits = RESPLimits()) {
         self.limits = limits
+    }
+
+    /// Takes back the argument arrays of requests that have run, emptying `batch`. An array
+    /// still referenced elsewhere (a queued MULTI command, a held request) stays with its
+    /// other owner; emptying our copy then allocates fresh storage, so only short arrays are
+    /// taken back.
+    public func recycle(_ batch: inout [[Bytes]]) {
+        for i in batch.indices where spareArgs.count < RESPRequestParser.spareArgsMax
+            && batch[i].capacity <= RESPRequestParser.spareArgsCapacityMax {
+            batch[i].removeAll(keepingCapacity: true)
+            spareArgs.append(batch[i])
+        }
+        batch.removeAll(keepingCapacity: true)
     }
 
     /// True when no partial request is held.
@@ -147,7 +166,7 @@ public final class RESPRequestParser {
             throw RESPProtocolError("Protocol error: invalid multibulk length")
         }
         if n <= 0 { state = .idle; return }   // "*0" and "*-1" are empty requests
-        args = []
+        args = spareArgs.popLast() ?? []
         args.reserveCapacity(min(n, 1024))
         state = .multibulk(remaining: n)
     }
