@@ -597,7 +597,7 @@ public final class Engine {
 
 /// One command invocation as its handler sees it.
 public struct CommandCall {
-    public unowned(unsafe) let engine: Engine
+    public let engine: Engine
     public let client: ClientSession
     public let spec: CommandSpec
     public let argv: [Bytes]

@@ -10,7 +10,9 @@ final class ClientHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
-    unowned let server: Server
+    /// The server lives as long as the process; unowned(unsafe) spares a checked retain on
+    /// every access in the request loop.
+    unowned(unsafe) let server: Server
     let session: ClientSession
     let parser: RESPRequestParser
     private var context: ChannelHandlerContext?

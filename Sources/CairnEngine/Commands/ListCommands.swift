@@ -248,13 +248,13 @@ extension CommandCall {
         guard let f = fetchList(key, write: true) else { return }
         switch f {
         case .found(let e, let l):
-            for x in argv.dropFirst(2) { l.push(x, end) }
+            for i in 2..<argv.count { l.push(argv[i], end) }
             touched(e)
             reply.integer(l.count)
         case .missing:
             if onlyIfExists { reply.integer(0); return }
             let l = engine.newList()
-            for x in argv.dropFirst(2) { l.push(x, end) }
+            for i in 2..<argv.count { l.push(argv[i], end) }
             setKey(key, .list(l))
             reply.integer(l.count)
         }

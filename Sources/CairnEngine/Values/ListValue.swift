@@ -548,16 +548,27 @@ public final class ListValue {
 
     public func pushFront(_ e: Bytes) {
         e.withUnsafeBytes { p in
-            if nodeCount == 0 || !allows(node(0), p.count) { insertNode(ListNode(), at: 0) }
-            node(0).pushFront(p, limit: limitBytes)
+            if nodeCount != 0 {
+                // The ring keeps the node alive: no retain for the common case.
+                unowned(unsafe) let n = node(0)
+                if allows(n, p.count) { n.pushFront(p, limit: limitBytes); return }
+            }
+            let n = ListNode()
+            insertNode(n, at: 0)
+            n.pushFront(p, limit: limitBytes)
         }
         count += 1
     }
 
     public func pushBack(_ e: Bytes) {
         e.withUnsafeBytes { p in
-            if nodeCount == 0 || !allows(node(nodeCount - 1), p.count) { insertNode(ListNode(), at: nodeCount) }
-            node(nodeCount - 1).pushBack(p, limit: limitBytes)
+            if nodeCount != 0 {
+                unowned(unsafe) let n = node(nodeCount - 1)
+                if allows(n, p.count) { n.pushBack(p, limit: limitBytes); return }
+            }
+            let n = ListNode()
+            insertNode(n, at: nodeCount)
+            n.pushBack(p, limit: limitBytes)
         }
         count += 1
     }
