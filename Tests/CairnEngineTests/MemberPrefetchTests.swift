@@ -67,6 +67,17 @@ final class MemberPrefetchTests: XCTestCase {
         XCTAssertEqual(run(engine, client, cmd("SISMEMBER", "small", "m1")), ":1\r\n")
     }
 
+    func testOnlySetAndHashCommandNamesArePrefetchedFor() {
+        for name in ["SADD", "sadd", "SRem", "SISMEMBER", "SMISMEMBER", "SMOVE", "HSET", "hget", "HDEL",
+                     "HINCRBYFLOAT", "HMGET", "HSETNX", "HSCAN"] {
+            XCTAssertTrue(Engine.mayNameMember(Bytes(name)), name)
+        }
+        for name in ["SET", "set", "SETEX", "setrange", "SELECT", "GET", "ZADD", "LPUSH", "MSET", "INCRBY",
+                     "", "S", "HS", "SAD", "\u{D3}ADD"] {
+            XCTAssertFalse(Engine.mayNameMember(Bytes(name)), name)
+        }
+    }
+
     func testPeekFindsWhatFindFindsWithoutMovingTheRehash() {
         let t = HashTable<TestNode>(seed: SipHashSeed(k0: 1, k1: 2))
         for i in 0..<1025 { t.insert(TestNode("k\(i)")) }   // growing to 2048 buckets

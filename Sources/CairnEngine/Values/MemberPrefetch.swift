@@ -15,15 +15,29 @@
 //
 // so the 32 misses overlap and the commands find their buckets and nodes in the cache.
 //
-// Only a hint: argv[2] is taken for a member whatever the command (SMOVE's destination key,
-// HSCAN's cursor, a count …); guessing wrong costs one hash and two prefetches. Nothing here
-// changes the keyspace or the tables (no rehash step, no lazy expiry).
+// Only a hint. Requests are picked by the first letters of their name (`mayNameMember`), so
+// that a pipeline of SETs or ZADDs pays nothing but that test; argv[2] is then taken for a
+// member whatever the command (SMOVE's destination key, HSCAN's cursor, a count …), and
+// guessing wrong costs a key lookup, one hash and a few prefetches. Nothing here changes the
+// keyspace or the tables (no rehash step, no lazy expiry).
 
 extension Engine {
     /// The most member lookups of one batch that are prefetched: a pipeline of 64 requests
     /// loads at most 64 × 3 lines (bucket, and the node's one or two) ahead of its commands,
     /// which are still cached when those commands run.
     static let memberPrefetchMax = 64
+
+    /// Whether a request's name may be that of a set or hash command with a member or field
+    /// at argv[2]: SADD, SREM, SISMEMBER, HSET, HGET, HDEL, HINCRBY, … start with S or H; SET,
+    /// SETEX, SETRANGE, SELECT and the other SE… commands are not set commands.
+    @inline(__always)
+    static func mayNameMember(_ name: Bytes) -> Bool {
+        name.withUnsafeBytes { raw in
+            guard raw.count >= 4 else { return false }
+            let first = raw[0] | 0x20, second = raw[1] | 0x20
+            return first == UInt8(ascii: "h") || (first == UInt8(ascii: "s") && second != UInt8(ascii: "e"))
+        }
+    }
 
     private struct PendingMember {
         var table: Unmanaged<MemberTable>
@@ -35,7 +49,7 @@ extension Engine {
     func prefetchMembers(_ keys: HashTable<KeyEntry>, _ batch: ArraySlice<[Bytes]>) {
         withUnsafeTemporaryAllocation(of: PendingMember.self, capacity: Engine.memberPrefetchMax) { pending in
             var n = 0
-            for argv in batch where argv.count >= 3 {
+            for argv in batch where argv.count >= 3 && Engine.mayNameMember(argv[0]) {
                 if n == pending.count { break }
                 guard let e = argv[1].withUnsafeBytes({ keys.peek($0) }), e.storageKind == .boxed else { continue }
                 let table: MemberTable
