@@ -373,6 +373,7 @@ public final class Engine {
             table.prefetchBucket(h)
         }
         for h in prefetchHashes { table.prefetchChainHead(h) }
+        prefetchMembers(table, batch)
     }
 
     public func database(_ index: Int) -> Database { databases[index] }

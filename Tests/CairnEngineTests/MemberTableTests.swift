@@ -171,6 +171,124 @@ final class MemberTableTests: XCTestCase {
         freeAll(t)
         XCTAssertNil(t.randomNode(using: &rng))
     }
+
+    /// Every node in table order, and where the rehash is.
+    func layout(_ t: MemberTable) -> (order: [Bytes], count: Int, rehashIndex: Int, buckets: Int) {
+        var order: [Bytes] = []
+        t.forEach { order.append($0.key) }
+        return (order, t.count, t.rehashIndex, t.bucketCount)
+    }
+
+    func testFindAndInsertWithTheCallersHashLayTheTableOutAsWithout() {
+        // SADD's path (hash once, find, insert with that hash) against find-then-insert that
+        // hashes twice: the same steps of rehash, the same chains, the same SCAN cursors.
+        let a = MemberTable(seed: seed), b = MemberTable(seed: seed)
+        for i in 0..<6000 {
+            let k = Bytes("m\(i % 4500)")
+            let foundA = k.withUnsafeBytes { raw in
+                let h = a.hash(raw)
+                if a.find(raw, hash: h) != nil { return true }
+                a.insert(MemberNode.allocate(size: MemberNode.payloadOffset, key: k), hash: h)
+                return false
+            }
+            let foundB = b.find(k) != nil
+            if !foundB { b.insert(MemberNode.allocate(size: MemberNode.payloadOffset, key: k)) }
+            XCTAssertEqual(foundA, foundB)
+            XCTAssertEqual(foundA, i >= 4500)
+        }
+        let la = layout(a), lb = layout(b)
+        XCTAssertEqual(la.order, lb.order)
+        XCTAssertEqual(la.count, 4500)
+        var ca: UInt64 = 0, cb: UInt64 = 0
+        repeat {
+            ca = a.scan(ca) { _ in }
+            cb = b.scan(cb) { _ in }
+            XCTAssertEqual(ca, cb)
+        } while ca != 0
+        freeAll(a)
+        freeAll(b)
+    }
+
+    func testRemovingWhileTheTableGrowsFindsMembersOnBothSidesOfTheRehash() {
+        // Lookups and removals skip t0's buckets that have moved; members in moved and
+        // unmoved buckets alike must still be found and removed.
+        let n = 1 << 12
+        let t = makeTable(n)
+        finishRehash(t)
+        t.insert(node("trigger"))
+        t.rehashStep(n / 8)   // part of t0 moved
+        XCTAssertTrue(t.isRehashing)
+        XCTAssertGreaterThan(t.rehashIndex, 0)
+        for i in stride(from: 0, to: n, by: 4) {
+            guard let r = t.remove(Bytes("key:\(i)")) else { return XCTFail("key:\(i) not removed") }
+            XCTAssertEqual(r.key, Bytes("key:\(i)"))
+            r.free()
+        }
+        XCTAssertTrue(t.isRehashing, "still growing: the removals each moved at most one bucket")
+        XCTAssertEqual(t.count, n - n / 4 + 1)
+        for i in 0..<n { XCTAssertEqual(find(t, "key:\(i)") != nil, i % 4 != 0, "key:\(i)") }
+        XCTAssertNotNil(find(t, "trigger"))
+        freeAll(t)
+    }
+
+    func testPrefetchingChangesNothingAndAcceptsAnyHash() {
+        // Prefetches are hints: on an empty table, a full one and one halfway through a
+        // rehash, with any hash (negative ones included), nothing moves and nothing traps.
+        var hashes = [0, 1, -1, Int.min, Int.max, 0x5555_5555]
+        let empty = MemberTable(seed: seed)
+        for h in hashes {
+            empty.prefetchBucket(h)
+            empty.prefetchChainHead(h, lastByte: 31)
+            empty.prefetchChainSecond(h, lastByte: 55)
+        }
+        XCTAssertEqual(empty.count, 0)
+        let t = makeTable(3000)
+        finishRehash(t)
+        for i in 0..<3000 { hashes.append(Bytes("key:\(i)").withUnsafeBytes { t.hash($0) }) }
+        for growing in [false, true] {
+            if growing {
+                for i in 0..<1200 { t.insert(node("more:\(i)")) }   // 4096 → 8192 buckets
+                XCTAssertTrue(t.isRehashing)
+            }
+            let before = layout(t)
+            for h in hashes {
+                t.prefetchBucket(h)
+                t.prefetchChainHead(h, lastByte: 31)
+                t.prefetchChainSecond(h, lastByte: 55)
+            }
+            let after = layout(t)
+            XCTAssertEqual(after.order, before.order)
+            XCTAssertEqual(after.count, before.count)
+            XCTAssertEqual(after.rehashIndex, before.rehashIndex)
+            XCTAssertEqual(after.buckets, before.buckets)
+        }
+        freeAll(t)
+    }
+
+    func testRehashWithLookaheadMovesEveryNodeOnceWhateverTheStepSize() {
+        // The rehash prefetches ahead of rehashIndex (first nodes 16 buckets ahead, second
+        // nodes 8): steps of one bucket, of a few and of many, with removals between them that
+        // empty buckets already prefetched, end with every remaining member findable, once.
+        for step in [1, 3, 100] {
+            let t = makeTable(1 << 11)
+            finishRehash(t)
+            t.insert(node("trigger"))
+            var removed = Set<Int>()
+            var i = 0
+            while t.rehashStep(step) {
+                // Remove a member that may sit just ahead of the rehash.
+                let k = (i &* 7919) % (1 << 11)
+                if removed.insert(k).inserted { t.remove(Bytes("key:\(k)"))!.free() }
+                i += 1
+            }
+            var seen: [Bytes: Int] = [:]
+            t.forEach { seen[$0.key, default: 0] += 1 }
+            XCTAssertEqual(seen.count, (1 << 11) + 1 - removed.count, "step \(step)")
+            XCTAssertTrue(seen.values.allSatisfy { $0 == 1 })
+            for k in 0..<(1 << 11) { XCTAssertEqual(find(t, "key:\(k)") != nil, !removed.contains(k)) }
+            freeAll(t)
+        }
+    }
 }
 
 /// The packed encoding of small hashes and sorted sets (Values/PackedList.swift).

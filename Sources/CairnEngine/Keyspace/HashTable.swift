@@ -113,6 +113,16 @@ public final class HashTable<Node: HashNode> {
         return nil
     }
 
+    /// `find` without the rehash step: a lookup that changes nothing (Engine.prefetchMembers
+    /// asks it about a pipeline's keys before any of its commands run).
+    public func peek(_ key: UnsafeRawBufferPointer) -> Node? {
+        if count == 0 { return nil }
+        let h = Int(truncatingIfNeeded: hash(key))
+        if let n = Self.findInChain(t0.buckets, h & t0.mask, key) { return n }
+        if let t = t1, let n = Self.findInChain(t.buckets, h & t.mask, key) { return n }
+        return nil
+    }
+
     /// Walks one chain by address, taking a reference only to the node it returns.
     @inline(__always)
     private static func findInChain(_ buckets: [Node?], _ i: Int, _ key: UnsafeRawBufferPointer) -> Node? {

@@ -128,8 +128,9 @@ public final class HashValue {
             convertToTable(seed: limits.seed)
         }
         if let t = table {
-            if let node = t.find(field) { node.value = value; return false }
-            t.insert(HashFieldNode.allocate(field, value))
+            let h = field.withUnsafeBytes { t.hash($0) }
+            if let node = field.withUnsafeBytes({ t.find($0, hash: h) }) { node.value = value; return false }
+            t.insert(HashFieldNode.allocate(field, value), hash: h)
             return true
         }
         if let at = packed.find(field, stride: 2) {

@@ -243,8 +243,9 @@ public final class SetValue {
     private func add(_ member: UnsafeRawBufferPointer, limits: CollectionLimits, checkDuplicate: Bool) -> Bool {
         switch storage {
         case .table(let t):
-            if checkDuplicate && t.find(member) != nil { return false }
-            t.insert(MemberNode.allocate(size: SetValue.nodeSize, key: Bytes(member)))
+            let h = t.hash(member)
+            if checkDuplicate && t.find(member, hash: h) != nil { return false }
+            t.insert(MemberNode.allocate(size: SetValue.nodeSize, key: Bytes(member)), hash: h)
             return true
 
         case .listpack:
