@@ -322,7 +322,13 @@ public final class Engine {
         if c.failed { spec.stats.failedCalls += 1 }
         stats.totalCommands += 1
         if spec.flags.contains(.write) && !c.propagationHandled && dirty != dirtyBefore {
-            pendingEffects.append((client.db, argv))
+            if callDepth == 1 && pendingEffects.isEmpty {
+                // The whole effect of a top-level command: straight to the log (what
+                // flushEffects would do with a batch of one).
+                log.append(db: client.db, argv)
+            } else {
+                pendingEffects.append((client.db, argv))
+            }
         }
         if !spec.flags.contains(.skipSlowlog), config.slowlogLogSlowerThanUs >= 0,
            elapsed >= config.slowlogLogSlowerThanUs {

@@ -59,8 +59,8 @@ final class ClientHandler: ChannelInboundHandler {
         context.fireChannelInactive()
     }
 
-    /// The requests of one read, parsed before any runs (reused between reads).
-    private var batch: [[Bytes]] = []
+    /// The requests of one read, parsed before any runs (its arrays reused between reads).
+    private var batch = RequestBatch()
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let buffer = unwrapInboundIn(data)
@@ -71,32 +71,35 @@ final class ClientHandler: ChannelInboundHandler {
         // then run the commands in order, and only then report a protocol error found after
         // them (as executing while parsing would have).
         var parseError: RESPProtocolError?
-        batch.removeAll(keepingCapacity: true)
+        batch.removeAll()
         buffer.withUnsafeReadableBytes { raw in
             do {
-                try parser.parse(raw) { argv in batch.append(argv) }
+                try parser.parse(raw, into: &batch)
             } catch let error as RESPProtocolError {
                 parseError = error
             } catch {
                 parseError = RESPProtocolError("Protocol error: \(error)")
             }
         }
-        if batch.count > 1 { server.engine.prefetchKeys(session, batch[...]) }
-        for argv in batch {
+        let requests = batch.count
+        if requests > 1 { server.engine.prefetchKeys(session, batch.requests) }
+        for i in 0..<requests {
             if closing { break }
+            let argv = batch.slots[i]
             if !deferred.isEmpty || session.isBlocked || server.mustDefer(argv) {
                 deferred.append(argv)
                 continue
             }
             execute(argv)
         }
-        parser.recycle(&batch)
+        batch.removeAll()
         if let parseError, !closing { protocolError(parseError) }
         session.queryBufferBytes = parser.bufferedBytes
         if parser.bufferedBytes > server.stats.clientRecentMaxInputBuffer {
             server.stats.clientRecentMaxInputBuffer = parser.bufferedBytes
         }
-        if parser.bufferedBytes > Int(server.config.int("client-query-buffer-limit")) {
+        // (Most reads end on a request boundary: nothing held, no limit to look up.)
+        if parser.bufferedBytes > 0 && parser.bufferedBytes > Int(server.config.int("client-query-buffer-limit")) {
             server.logger.warning("Closing client that reached max query buffer length: id=\(session.id) addr=\(session.address) qbuf=\(parser.bufferedBytes)")
             closeNow()
             return

@@ -41,22 +41,21 @@ final class RequestPathSpeedTests: XCTestCase {
             for _ in 0..<16 { bytes += request(make(&rng)) }
             return bytes
         }
-        var batch: [[Bytes]] = []
+        var batch = RequestBatch()
         var firstReply: [UInt8] = []
         let start = DispatchTime.now().uptimeNanoseconds
         var done = 0
         var i = 0
         while done < total {
             reads[i].withUnsafeBytes { raw in
-                batch.removeAll(keepingCapacity: true)
-                try! parser.parse(raw) { batch.append($0) }
+                try! parser.parse(raw, into: &batch)
             }
-            if batch.count > 1 { engine.prefetchKeys(session, batch[...]) }
-            for argv in batch { engine.execute(session, argv) }
+            if batch.count > 1 { engine.prefetchKeys(session, batch.requests) }
+            for j in 0..<batch.count { engine.execute(session, batch.slots[j]) }
             if done == 0 { firstReply = session.reply.buffer }
             session.reply.buffer.removeAll(keepingCapacity: true)
             done += batch.count
-            parser.recycle(&batch)
+            batch.removeAll()
             i += 1
             if i == reads.count { i = 0 }
         }

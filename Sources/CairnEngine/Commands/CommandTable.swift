@@ -80,15 +80,18 @@ public final class CommandSpec {
         self.since = since
         self.complexity = complexity
         self.handler = handler
+        self.fullName = self.name
     }
 
     public func addSubcommand(_ sub: CommandSpec) {
         sub.parent = self
+        sub.fullName = "\(name)|\(sub.name)"
         subcommands[sub.name] = sub
     }
 
-    /// "config|get" for subcommands, as INFO commandstats and COMMAND name them.
-    public var fullName: String { parent.map { "\($0.name)|\(name)" } ?? name }
+    /// "config|get" for subcommands, as INFO commandstats and COMMAND name them (stored: every
+    /// call records it as the client's last command).
+    public private(set) var fullName: String
 
     /// ACL categories derived the way Redis derives the implicit ones, plus the group's.
     public var aclCategories: [String] {

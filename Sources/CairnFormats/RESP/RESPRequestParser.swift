@@ -30,6 +30,41 @@ public struct RESPProtocolError: Error, Equatable, CustomStringConvertible {
     public var description: String { message }
 }
 
+/// The requests parsed from one read. Slots keep their argument arrays after the requests
+/// ran, and the parser refills them, so a pipelined request allocates no array of its own.
+public struct RequestBatch {
+    /// Slots beyond this many are dropped when the batch is emptied (one huge read of tiny
+    /// requests should not pin a slot per request for the connection's lifetime).
+    static let slotsKept = 256
+
+    /// Argument arrays; the first `count` hold this batch's requests.
+    public private(set) var slots: [[Bytes]] = []
+    public private(set) var count = 0
+
+    public init() {}
+
+    /// This batch's requests, in order.
+    public var requests: ArraySlice<[Bytes]> { slots[0..<count] }
+
+    /// Takes a complete request's arguments into the next slot and hands back the array that
+    /// slot held, for the parser to empty and refill.
+    mutating func add(_ args: inout [Bytes]) {
+        if count < slots.count {
+            swap(&slots[count], &args)
+        } else {
+            slots.append(args)
+            args = []
+        }
+        count += 1
+    }
+
+    /// Forgets the requests (after they ran); their arrays stay for reuse.
+    public mutating func removeAll() {
+        count = 0
+        if slots.count > RequestBatch.slotsKept { slots.removeLast(slots.count - RequestBatch.slotsKept) }
+    }
+}
+
 public final class RESPRequestParser {
     public var limits: RESPLimits
 
@@ -46,12 +81,9 @@ public final class RESPRequestParser {
     private var pendingLine: [UInt8] = []
     /// Arguments of the request being assembled.
     private var args: [Bytes] = []
-    /// Emptied argument arrays handed back by `recycle`, so a request in the steady state
-    /// allocates no array of its own.
-    private var spareArgs: [[Bytes]] = []
-    private static let spareArgsMax = 256
-    /// Only short arrays are kept: a big one would pin its memory for a rare long request.
-    private static let spareArgsCapacityMax = 32
+    /// Argument arrays up to this capacity are emptied and refilled by the next request; a
+    /// bigger one is dropped rather than kept for a rare long request.
+    static let reusedArgsCapacityMax = 64
     /// Payload of the bulk being assembled when it spans reads.
     private var bulkBuffer: [UInt8] = []
     private var bulkLength = 0
@@ -63,19 +95,6 @@ public final class RESPRequestParser {
         self.limits = limits
     }
 
-    /// Takes back the argument arrays of requests that have run, emptying `batch`. An array
-    /// still referenced elsewhere (a queued MULTI command, a held request) stays with its
-    /// other owner; emptying our copy then allocates fresh storage, so only short arrays are
-    /// taken back.
-    public func recycle(_ batch: inout [[Bytes]]) {
-        for i in batch.indices where spareArgs.count < RESPRequestParser.spareArgsMax
-            && batch[i].capacity <= RESPRequestParser.spareArgsCapacityMax {
-            batch[i].removeAll(keepingCapacity: true)
-            spareArgs.append(batch[i])
-        }
-        batch.removeAll(keepingCapacity: true)
-    }
-
     /// True when no partial request is held.
     public var isIdle: Bool {
         if case .idle = state, pendingLine.isEmpty { return true }
@@ -85,6 +104,23 @@ public final class RESPRequestParser {
     /// Parses every complete request in `input`, calling `onCommand` for each in order.
     /// Stops and throws at the first protocol error (requests before it were delivered).
     public func parse(_ input: UnsafeRawBufferPointer, onCommand: ([Bytes]) throws -> Void) throws {
+        try parse(input) { (args: inout [Bytes]) in
+            let done = args
+            args = []
+            try onCommand(done)
+        }
+    }
+
+    /// Parses every complete request in `input` into `batch` (after the requests it holds),
+    /// reusing the argument arrays of the requests that ran before. Stops and throws at the
+    /// first protocol error (requests before it are in the batch).
+    public func parse(_ input: UnsafeRawBufferPointer, into batch: inout RequestBatch) throws {
+        try parse(input) { (args: inout [Bytes]) in batch.add(&args) }
+    }
+
+    /// The parsing loop: `deliver` takes each complete request's arguments and leaves behind
+    /// an array for the next request to reuse (or an empty one).
+    private func parse(_ input: UnsafeRawBufferPointer, deliver: (inout [Bytes]) throws -> Void) throws {
         var pos = 0
         let end = input.count
         while pos < end {
@@ -102,7 +138,7 @@ public final class RESPRequestParser {
                     }
                 }
                 guard complete else { return }
-                if let argv, !argv.isEmpty { try onCommand(argv) }
+                if var argv, !argv.isEmpty { try deliver(&argv) }
             case .multibulk(let remaining):
                 let complete = try withLine(input, &pos, multibulk: true, bulkHeader: true) { raw in
                     guard raw.first == UInt8(ascii: "$") else {
@@ -146,8 +182,7 @@ public final class RESPRequestParser {
                 }
                 if argsAfter == 0 {
                     state = .idle
-                    let done = args; args = []
-                    try onCommand(done)
+                    try deliver(&args)
                 } else {
                     state = .multibulk(remaining: argsAfter)
                 }
@@ -166,7 +201,11 @@ public final class RESPRequestParser {
             throw RESPProtocolError("Protocol error: invalid multibulk length")
         }
         if n <= 0 { state = .idle; return }   // "*0" and "*-1" are empty requests
-        args = spareArgs.popLast() ?? []
+        if args.capacity > RESPRequestParser.reusedArgsCapacityMax {
+            args = []
+        } else {
+            args.removeAll(keepingCapacity: true)
+        }
         args.reserveCapacity(min(n, 1024))
         state = .multibulk(remaining: n)
     }
