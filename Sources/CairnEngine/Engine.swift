@@ -89,6 +89,8 @@ public final class Engine {
     private var wallOffsetMicros: Int64 = 0
     /// The monotonic read `execute` took, handed to the `call` it leads to as its start.
     private var commandStartMicros: Int64? = nil
+    /// Times commands (Support/CommandClock.swift).
+    private var commandClock = CommandClock()
     /// The time the current command started: every expiry check inside one command uses it.
     public private(set) var nowMs: Int64
 
@@ -165,9 +167,20 @@ public final class Engine {
         return Int64(ts.tv_sec) * 1_000_000 + Int64(ts.tv_nsec) / 1000
     }
 
-    /// Measures the wall clock's offset from the monotonic clock.
+    /// Times commands by the CPU's cycle counter (the server calls this where the counter
+    /// runs at a constant rate); see Support/CommandClock.swift.
+    public func enableCycleCounter() {
+        commandClock.enableCycleCounter()
+    }
+
+    /// Cycle-counter ticks per microsecond, once measured (0 while commands are timed by
+    /// clock_gettime): INFO's monotonic_clock.
+    public var cycleCounterTicksPerMicrosecond: Int { commandClock.cyclesPerMicrosecond }
+
+    /// Re-measures the command clock and the wall clock's offset from it.
     private func rebaseWallClock() {
-        let mono = Engine.monotonicMicros()
+        commandClock.calibrate()
+        let mono = commandClock.micros()
         wallOffsetMicros = Engine.wallClockMicros() - mono
     }
 
@@ -175,7 +188,7 @@ public final class Engine {
     /// for commandstats) and turned into the command's wall-clock `nowMs`.
     @inline(__always)
     private func readCommandClock() -> Int64 {
-        let mono = Engine.monotonicMicros()
+        let mono = commandClock.micros()
         nowMs = clockIsWall ? (mono &+ wallOffsetMicros) / 1000 : clock()
         return mono
     }
@@ -309,14 +322,14 @@ public final class Engine {
             start = s
             commandStartMicros = nil
         } else {
-            start = Engine.monotonicMicros()
+            start = commandClock.micros()
         }
         let dirtyBefore = dirty
         if let feed = monitorFeed, !spec.flags.contains(.skipMonitor) { feed(client, argv) }
         client.lastCommand = spec.fullName
         var c = CommandCall(engine: self, client: client, spec: spec, argv: argv)
         spec.handler(&c)
-        let elapsed = Engine.monotonicMicros() - start
+        let elapsed = commandClock.micros() - start
         spec.stats.calls += 1
         spec.stats.microseconds += elapsed
         if c.failed { spec.stats.failedCalls += 1 }

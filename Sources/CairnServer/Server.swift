@@ -102,6 +102,7 @@ public final class Server {
         // No replica or AOF reads the log yet: count offsets, keep no backlog (as Redis has none
         // until a replica attaches).
         engine.log.deactivateBacklog()
+        if cpuHasConstantRateCycleCounter() { engine.enableCycleCounter() }
         self.group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         self.logger = Logger(label: "cairn")
         self.startTimeMs = Engine.wallClockMs()
@@ -488,4 +489,31 @@ func quoteForMonitor(_ b: Bytes) -> String {
         }
     }
     return s + "\""
+}
+
+/// Whether the CPU's time-stamp counter ticks at one rate whatever the power state, so it can
+/// time commands (Linux reports this as the constant_tsc and nonstop_tsc cpu flags).
+func cpuHasConstantRateCycleCounter(cpuinfo: String? = nil) -> Bool {
+    #if arch(x86_64)
+    let text = cpuinfo ?? readProcFile("/proc/cpuinfo")
+    guard let flags = text.split(separator: "\n").first(where: { $0.hasPrefix("flags") }) else { return false }
+    let words = Set(flags.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == ":" }))
+    return words.contains("constant_tsc") && words.contains("nonstop_tsc")
+    #else
+    return false
+    #endif
+}
+
+/// A /proc file's text, "" when it cannot be read (not through Sys: no fault injection here).
+private func readProcFile(_ path: String) -> String {
+    guard let f = fopen(path, "r") else { return "" }
+    defer { fclose(f) }
+    var bytes: [UInt8] = []
+    var chunk = [UInt8](repeating: 0, count: 16 * 1024)
+    while true {
+        let n = chunk.withUnsafeMutableBytes { fread($0.baseAddress, 1, $0.count, f) }
+        if n == 0 { break }
+        bytes.append(contentsOf: chunk[0..<n])
+    }
+    return String(decoding: bytes, as: UTF8.self)
 }

@@ -80,6 +80,76 @@ final class RESPParserTests: XCTestCase {
         XCTAssertEqual(feed(stream.map { [$0] }), whole, "byte by byte")
     }
 
+    /// Feeds `chunks` into one reused RequestBatch the way ClientHandler does: each read's
+    /// requests are collected, then the batch is emptied (its arrays kept) before the next read.
+    func feedBatched(_ chunks: [[UInt8]], parser: RESPRequestParser = RESPRequestParser(),
+                     batch: inout RequestBatch) -> Outcome {
+        var out = Outcome()
+        for chunk in chunks {
+            batch.removeAll()
+            do {
+                try chunk.withUnsafeBytes { raw in try parser.parse(raw, into: &batch) }
+                out.commands += batch.requests
+            } catch let e as RESPProtocolError {
+                out.commands += batch.requests
+                out.error = e.message
+                return out
+            } catch {
+                XCTFail("unexpected error \(error)")
+            }
+        }
+        return out
+    }
+
+    func testBatchedParsingReusesSlotsAndGivesTheSameCommands() {
+        var stream = Array("*3\r\n$3\r\nSET\r\n$3\r\nkey\r\n$10\r\n0123456789\r\n".utf8)
+        stream += Array("*0\r\n*2\r\n$4\r\nECHO\r\n$0\r\n\r\n".utf8)
+        stream += Array("PING\r\n".utf8)
+        stream += Array("*1\r\n$30\r\n".utf8) + Array(repeating: UInt8(ascii: "z"), count: 30) + [13, 10]
+        stream += Array("*2\r\n$3\r\nGET\r\n$1\r\nk\r\n".utf8)
+        let whole = feed([stream])
+        XCTAssertEqual(whole.commands.count, 5)
+        // One batch for the whole run: every read refills the slots of the previous one, and a
+        // request split across reads is assembled apart from the slots being refilled.
+        var batch = RequestBatch()
+        for i in 1..<stream.count {
+            XCTAssertEqual(feedBatched([Array(stream[..<i]), Array(stream[i...])], batch: &batch), whole, "split at \(i)")
+        }
+        XCTAssertEqual(feedBatched(stream.map { [$0] }, batch: &batch), whole, "byte by byte")
+        XCTAssertEqual(feedBatched([stream, stream], batch: &batch).commands, whole.commands + whole.commands)
+        XCTAssertEqual(batch.count, 5)
+        XCTAssertEqual(batch.requests.last, argv("GET", "k"))
+        batch.removeAll()
+        XCTAssertEqual(batch.count, 0)
+        XCTAssertEqual(batch.slots.count, 5, "slots stay for the next read")
+    }
+
+    func testBatchKeepsOnlyABoundedNumberOfSlots() {
+        var batch = RequestBatch()
+        let many = Array(String(repeating: "*1\r\n$4\r\nPING\r\n", count: 300).utf8)
+        let parser = RESPRequestParser()
+        XCTAssertNoThrow(try many.withUnsafeBytes { try parser.parse($0, into: &batch) })
+        XCTAssertEqual(batch.count, 300)
+        XCTAssertTrue(batch.requests.allSatisfy { $0 == argv("PING") })
+        batch.removeAll()
+        XCTAssertEqual(batch.slots.count, 256)
+        // A request held elsewhere (a MULTI queue) keeps its arguments when its slot is refilled.
+        XCTAssertNoThrow(try Array("*2\r\n$4\r\nECHO\r\n$1\r\na\r\n".utf8).withUnsafeBytes { try parser.parse($0, into: &batch) })
+        let held = batch.requests[0]
+        batch.removeAll()
+        XCTAssertNoThrow(try Array("*2\r\n$4\r\nECHO\r\n$1\r\nb\r\n".utf8).withUnsafeBytes { try parser.parse($0, into: &batch) })
+        XCTAssertNoThrow(try Array("*2\r\n$4\r\nECHO\r\n$1\r\nc\r\n".utf8).withUnsafeBytes { try parser.parse($0, into: &batch) })
+        XCTAssertEqual(held, argv("ECHO", "a"))
+        XCTAssertEqual(Array(batch.requests), [argv("ECHO", "b"), argv("ECHO", "c")])
+    }
+
+    func testBatchedParsingStopsAtAProtocolErrorWithTheRequestsBeforeIt() {
+        var batch = RequestBatch()
+        let out = feedBatched([Array("*1\r\n$4\r\nPING\r\n*1\r\n$x\r\n".utf8)], batch: &batch)
+        XCTAssertEqual(out.commands, [argv("PING")])
+        XCTAssertEqual(out.error, "Protocol error: invalid bulk length")
+    }
+
     func testEmptyAndNullMultibulkRequestsAreIgnored() {
         XCTAssertEqual(feed("*0\r\n*-1\r\n*-5\r\n*1\r\n$4\r\nPING\r\n"), Outcome(commands: [argv("PING")]))
     }

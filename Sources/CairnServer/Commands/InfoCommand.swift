@@ -60,7 +60,9 @@ extension Server {
                     "redis_mode:standalone",
                     "os:\(sys) \(rel) \(machine)",
                     "arch_bits:\(MemoryLayout<Int>.size * 8)",
-                    "monotonic_clock:POSIX clock_gettime",
+                    engine.cycleCounterTicksPerMicrosecond > 0
+                        ? "monotonic_clock:X86 TSC @ \(engine.cycleCounterTicksPerMicrosecond) ticks/us"
+                        : "monotonic_clock:POSIX clock_gettime",
                     "multiplexing_api:epoll",
                     "process_id:\(getpid())",
                     "process_supervised:no",
