@@ -289,9 +289,16 @@ public final class Database {
     public var count: Int { keys.count }
     public var expiresCount: Int { volatile.count }
 
-    public func find(_ key: UnsafeRawBufferPointer) -> KeyEntry? { keys.find(key) }
+    // The table is borrowed for the lookup, not retained: a lookup never replaces it.
+    @inline(__always)
+    public func find(_ key: UnsafeRawBufferPointer) -> KeyEntry? {
+        Unmanaged.passUnretained(keys)._withUnsafeGuaranteedRef { $0.find(key) }
+    }
 
-    public func find(_ key: Bytes) -> KeyEntry? { keys.find(key) }
+    @inline(__always)
+    public func find(_ key: Bytes) -> KeyEntry? {
+        Unmanaged.passUnretained(keys)._withUnsafeGuaranteedRef { $0.find(key) }
+    }
 
     /// Pre-sizes empty tables (snapshot loading, from the file's RESIZEDB hint).
     public func reserve(keys: Int, expires: Int) {

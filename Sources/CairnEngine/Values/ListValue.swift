@@ -438,6 +438,14 @@ public final class ListValue {
         return ring[(head + k) & (ring.count - 1)].unsafelyUnwrapped
     }
 
+    /// Runs `body` on node `k` without retaining it (the list holds it). For the push and pop
+    /// paths, where Swift otherwise retains the node around every call into it. `body` must
+    /// not remove the node from the list.
+    @inline(__always)
+    private func withNode<R>(_ k: Int, _ body: (ListNode) -> R) -> R {
+        Unmanaged.passUnretained(node(k))._withUnsafeGuaranteedRef(body)
+    }
+
     private func growRing() {
         let newCapacity = Swift.max(4, ring.count * 2)
         var bigger = [ListNode?](repeating: nil, count: newCapacity)
@@ -549,9 +557,12 @@ public final class ListValue {
     public func pushFront(_ e: Bytes) {
         e.withUnsafeBytes { p in
             if nodeCount != 0 {
-                // The ring keeps the node alive: no retain for the common case.
-                unowned(unsafe) let n = node(0)
-                if allows(n, p.count) { n.pushFront(p, limit: limitBytes); return }
+                let pushed = withNode(0) { n in
+                    guard allows(n, p.count) else { return false }
+                    n.pushFront(p, limit: limitBytes)
+                    return true
+                }
+                if pushed { return }
             }
             let n = ListNode()
             insertNode(n, at: 0)
@@ -563,8 +574,12 @@ public final class ListValue {
     public func pushBack(_ e: Bytes) {
         e.withUnsafeBytes { p in
             if nodeCount != 0 {
-                unowned(unsafe) let n = node(nodeCount - 1)
-                if allows(n, p.count) { n.pushBack(p, limit: limitBytes); return }
+                let pushed = withNode(nodeCount - 1) { n in
+                    guard allows(n, p.count) else { return false }
+                    n.pushBack(p, limit: limitBytes)
+                    return true
+                }
+                if pushed { return }
             }
             let n = ListNode()
             insertNode(n, at: nodeCount)
@@ -575,19 +590,17 @@ public final class ListValue {
 
     public func popFront() -> Bytes? {
         guard count > 0 else { return nil }
-        let n = node(0)
-        let e = n.popFront()
+        let (e, emptied) = withNode(0) { n in (n.popFront(), n.count == 0) }
         count -= 1
-        if n.count == 0 { removeNode(at: 0) }
+        if emptied { removeNode(at: 0) }
         return e
     }
 
     public func popBack() -> Bytes? {
         guard count > 0 else { return nil }
-        let n = node(nodeCount - 1)
-        let e = n.popBack()
+        let (e, emptied) = withNode(nodeCount - 1) { n in (n.popBack(), n.count == 0) }
         count -= 1
-        if n.count == 0 { removeNode(at: nodeCount - 1) }
+        if emptied { removeNode(at: nodeCount - 1) }
         return e
     }
 
