@@ -392,7 +392,12 @@ public final class Engine {
         let table = databases[session.db].keys
         guard table.count > 0 else { return }
         prefetchHashes.removeAll(keepingCapacity: true)
+        var previousKey: Bytes? = nil
         for argv in batch where argv.count >= 2 {
+            // A pipeline often works one key (pushes to a queue, hits on a counter): hash and
+            // load it once.
+            if let p = previousKey, p == argv[1] { continue }
+            previousKey = argv[1]
             let h = Int(truncatingIfNeeded: argv[1].withUnsafeBytes { table.hash($0) })
             prefetchHashes.append(h)
             table.prefetchBucket(h)

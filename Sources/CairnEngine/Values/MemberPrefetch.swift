@@ -49,23 +49,27 @@ extension Engine {
     func prefetchMembers(_ keys: HashTable<KeyEntry>, _ batch: ArraySlice<[Bytes]>) {
         withUnsafeTemporaryAllocation(of: PendingMember.self, capacity: Engine.memberPrefetchMax) { pending in
             var n = 0
+            // The previous request's key and what it held (nil: no big set or hash), so a
+            // pipeline on one key looks it up once.
+            var previousKey: Bytes? = nil
+            var previous: (table: Unmanaged<MemberTable>, lastByte: Int)? = nil
             for argv in batch where argv.count >= 3 && Engine.mayNameMember(argv[0]) {
                 if n == pending.count { break }
-                guard let e = argv[1].withUnsafeBytes({ keys.peek($0) }), e.storageKind == .boxed else { continue }
-                let table: MemberTable
-                let lastByte: Int
-                switch e.header.boxed {
-                case .set(let s):
-                    guard let t = s.table else { continue }
-                    table = t
-                    lastByte = SetValue.nodeSize - 1
-                case .hash(let h):
-                    guard let t = h.table else { continue }
-                    table = t
-                    lastByte = HashFieldNode.size - 1
-                default:
-                    continue
+                if previousKey == nil || previousKey! != argv[1] {
+                    previousKey = argv[1]
+                    previous = nil
+                    guard let e = argv[1].withUnsafeBytes({ keys.peek($0) }), e.storageKind == .boxed else { continue }
+                    switch e.header.boxed {
+                    case .set(let s):
+                        if let t = s.table { previous = (.passUnretained(t), SetValue.nodeSize - 1) }
+                    case .hash(let h):
+                        if let t = h.table { previous = (.passUnretained(t), HashFieldNode.size - 1) }
+                    default:
+                        break
+                    }
                 }
+                guard let (tableRef, lastByte) = previous else { continue }
+                let table = tableRef.takeUnretainedValue()
                 let h = argv[2].withUnsafeBytes { table.hash($0) }
                 table.prefetchBucket(h)
                 // The table stays alive until the commands run: the key's value holds it, and

@@ -126,6 +126,10 @@ public final class RESPRequestParser {
         while pos < end {
             switch state {
             case .idle:
+                if pendingLine.isEmpty && input[pos] == UInt8(ascii: "*") && parseWholeMultibulk(input, &pos) {
+                    try deliver(&args)
+                    continue
+                }
                 // A request starts: '*' means multibulk, anything else is an inline command.
                 let first = pendingLine.isEmpty ? input[pos] : pendingLine[0]
                 let isMultibulk = first == UInt8(ascii: "*")
@@ -188,6 +192,51 @@ public final class RESPRequestParser {
                 }
             }
         }
+    }
+
+    /// The common case in one pass: a multibulk request that lies wholly in `input` from
+    /// `pos`, with plain lengths. Fills `args`, moves `pos` past the request and returns true;
+    /// otherwise returns false with `pos` unchanged, and the state machine below takes the
+    /// request from its first byte (incomplete requests, every error, odd spellings).
+    @inline(__always)
+    private func parseWholeMultibulk(_ input: UnsafeRawBufferPointer, _ pos: inout Int) -> Bool {
+        let end = input.count
+        // Reads a length written as Redis writes it: no sign, no leading zero, at most 18
+        // digits (so it cannot overflow), then CRLF; nil when anything else is there.
+        @inline(__always) func length(_ i: inout Int) -> Int? {
+            let start = i
+            var v = 0
+            while i < end {
+                let d = Int(input[i]) &- 48
+                guard d >= 0 && d <= 9 else { break }
+                v = v &* 10 &+ d
+                i += 1
+            }
+            let digits = i - start
+            guard digits > 0 && digits <= 18, digits == 1 || input[start] != UInt8(ascii: "0"),
+                  i + 1 < end, input[i] == 13, input[i + 1] == 10 else { return nil }
+            i += 2
+            return v
+        }
+        var i = pos + 1
+        guard let n = length(&i), n > 0, n <= limits.maxMultibulkCount else { return false }
+        if args.capacity > RESPRequestParser.reusedArgsCapacityMax {
+            args = []
+        } else {
+            args.removeAll(keepingCapacity: true)
+        }
+        args.reserveCapacity(min(n, 1024))
+        for _ in 0..<n {
+            guard i < end, input[i] == UInt8(ascii: "$") else { return false }
+            i += 1
+            guard let len = length(&i), len <= limits.maxBulkBytes, end - i >= len + 2,
+                  input[i + len] == 13, input[i + len + 1] == 10 else { return false }
+            args.append(Bytes(UnsafeRawBufferPointer(rebasing: input[i..<(i + len)])))
+            i += len + 2
+        }
+        pos = i
+        bufferedBytes = 0
+        return true
     }
 
     private func checkCRLF(_ input: UnsafeRawBufferPointer, at i: Int) throws {
