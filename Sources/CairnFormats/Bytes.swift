@@ -184,9 +184,28 @@ public struct Bytes: @unchecked Sendable {
 extension Bytes: Equatable {
     @inlinable
     public static func == (lhs: Bytes, rhs: Bytes) -> Bool {
+        #if _endian(little)
+        if case .small(let a) = lhs.storage, case .small(let b) = rhs.storage {
+            return a.4 == b.4 && smallBytesEqual(a, b, count: Int(a.4))
+        }
+        #endif
         let n = lhs.count
         if n != rhs.count { return false }
         return lhs.withUnsafeBytes { l in rhs.withUnsafeBytes { r in Bytes.equal(l, r) } }
+    }
+
+    /// Compares the first `count` bytes of two inline values word by word, ignoring the bytes
+    /// past `count` (which may hold anything). Byte i of a word is its bits 8i..<8i+8 on a
+    /// little-endian machine.
+    @inlinable
+    static func smallBytesEqual(_ a: Small, _ b: Small, count: Int) -> Bool {
+        @inline(__always) func low(_ v: UInt64, _ bytes: Int) -> UInt64 {
+            bytes >= 8 ? v : bytes <= 0 ? 0 : v & ((1 &<< UInt64(bytes &* 8)) &- 1)
+        }
+        return low(a.0 ^ b.0, count) == 0
+            && low(a.1 ^ b.1, count &- 8) == 0
+            && low(UInt64(a.2 ^ b.2), count &- 16) == 0
+            && low(UInt64(a.3 ^ b.3), count &- 20) == 0
     }
 
     @inlinable
