@@ -47,6 +47,28 @@ public struct RESPWriter {
         }
     }
 
+    /// Appends "<type><decimal v>\r\n" (":42\r\n", "$5\r\n", "*3\r\n") in one append: the
+    /// reply headers every command writes.
+    @inlinable
+    mutating func appendLine(_ type: UInt8, _ v: Int) {
+        var tmp: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)   // 32 bytes: type, sign, 20 digits, CRLF
+        withUnsafeMutableBytes(of: &tmp) { raw in
+            raw[30] = 13
+            raw[31] = 10
+            var i = 30
+            var magnitude = v.magnitude
+            repeat {
+                i -= 1
+                raw[i] = UInt8(truncatingIfNeeded: 48 &+ magnitude % 10)
+                magnitude /= 10
+            } while magnitude > 0
+            if v < 0 { i -= 1; raw[i] = UInt8(ascii: "-") }
+            i -= 1
+            raw[i] = type
+            buffer.append(contentsOf: UnsafeRawBufferPointer(rebasing: raw[i..<32]))
+        }
+    }
+
     @inlinable
     mutating func appendCRLF() {
         buffer.append(13); buffer.append(10)
@@ -72,9 +94,7 @@ public struct RESPWriter {
 
     @inlinable
     public mutating func integer(_ v: Int) {
-        buffer.append(UInt8(ascii: ":"))
-        appendDecimal(v)
-        appendCRLF()
+        appendLine(UInt8(ascii: ":"), v)
     }
 
     @inlinable
@@ -82,9 +102,7 @@ public struct RESPWriter {
 
     @inlinable
     public mutating func bulk(_ bytes: UnsafeRawBufferPointer) {
-        buffer.append(UInt8(ascii: "$"))
-        appendDecimal(bytes.count)
-        appendCRLF()
+        appendLine(UInt8(ascii: "$"), bytes.count)
         buffer.append(contentsOf: bytes)
         appendCRLF()
     }
@@ -126,9 +144,7 @@ public struct RESPWriter {
     }
 
     public mutating func arrayHeader(_ n: Int) {
-        buffer.append(UInt8(ascii: "*"))
-        appendDecimal(n)
-        appendCRLF()
+        appendLine(UInt8(ascii: "*"), n)
     }
 
     /// A map of `n` pairs: `%n` in RESP3, an array of 2n in RESP2.
