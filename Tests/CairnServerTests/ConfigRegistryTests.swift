@@ -26,6 +26,22 @@ final class ConfigRegistryTests: XCTestCase {
         XCTAssertNil(parseMemory("-1mb"))
         XCTAssertNil(parseMemory("x"))
         XCTAssertNil(parseMemory("99999999999999999gb"))
+        XCTAssertNil(parseMemory("-1"))
+        XCTAssertEqual(parseMemory("0"), 0)
+    }
+
+    func testNegativeMemoryValueIsNotAMemoryValueAndZeroIsOutOfRange() {
+        // Redis 7.0.15 replies exactly these for the same CONFIG SET calls.
+        let c = ConfigRegistry()
+        XCTAssertThrowsError(try c.set([("hash-max-listpack-value", "-1")])) { error in
+            XCTAssertEqual("\(error)", "CONFIG SET failed (possibly related to argument 'hash-max-listpack-value') - argument must be a memory value")
+        }
+        XCTAssertThrowsError(try c.set([("proto-max-bulk-len", "-5")])) { error in
+            XCTAssertEqual("\(error)", "CONFIG SET failed (possibly related to argument 'proto-max-bulk-len') - argument must be a memory value")
+        }
+        XCTAssertThrowsError(try c.set([("repl-backlog-size", "0")])) { error in
+            XCTAssertEqual("\(error)", "CONFIG SET failed (possibly related to argument 'repl-backlog-size') - argument must be between 1 and 9223372036854775807 inclusive")
+        }
     }
 
     func testConfigFileDirectivesAndFatalErrorText() throws {

@@ -108,7 +108,10 @@ public func parseMemory(_ s: String) -> Int64? {
         let (v, o) = n.multipliedReportingOverflow(by: mul)
         return o ? nil : v
     }
-    return Int64(lower)
+    // Like Redis's memtoull: a memory value is never negative ("-1" is not a memory value,
+    // which is a different error from one out of the parameter's range).
+    guard let v = Int64(lower), v >= 0 else { return nil }
+    return v
 }
 
 public final class ConfigRegistry {
