@@ -29,6 +29,12 @@ public struct Bytes: @unchecked Sendable {
 
     @inlinable
     public init(_ buffer: UnsafeRawBufferPointer) {
+        #if _endian(little)
+        if buffer.count <= Bytes.inlineCapacity, let base = buffer.baseAddress {
+            storage = .small(Bytes.packSmall(base, buffer.count))
+            return
+        }
+        #endif
         if buffer.count <= Bytes.inlineCapacity {
             var small: Small = (0, 0, 0, 0, UInt8(truncatingIfNeeded: buffer.count))
             withUnsafeMutableBytes(of: &small) { dst in
@@ -40,6 +46,31 @@ public struct Bytes: @unchecked Sendable {
         } else {
             storage = .large(Array(buffer))
         }
+    }
+
+    /// The inline form of `n` ≤ 22 bytes at `p`, built in registers: a few unaligned loads
+    /// that stay inside the `n` bytes (overlapping where `n` is not a multiple of the width),
+    /// so no byte past the buffer is read and no stack copy is needed. Bytes past `n` are 0.
+    @inlinable
+    static func packSmall(_ p: UnsafeRawPointer, _ n: Int) -> Small {
+        @inline(__always) func load8(_ at: Int) -> UInt64 { p.loadUnaligned(fromByteOffset: at, as: UInt64.self) }
+        @inline(__always) func load4(_ at: Int) -> UInt64 { UInt64(p.loadUnaligned(fromByteOffset: at, as: UInt32.self)) }
+        let count = UInt8(truncatingIfNeeded: n)
+        if n >= 16 {
+            // Positions 16..<n are the top n-16 bytes of the last eight.
+            let rest = load8(n &- 8) >> UInt64(8 &* (24 &- n))
+            return (load8(0), load8(8), UInt32(truncatingIfNeeded: rest), UInt16(truncatingIfNeeded: rest >> 32), count)
+        }
+        if n >= 8 {
+            return (load8(0), load8(n &- 8) >> UInt64(8 &* (16 &- n)), 0, 0, count)
+        }
+        if n >= 4 {
+            // Two overlapping halves; the shared bytes are equal, so OR joins them.
+            return (load4(0) | (load4(n &- 4) << UInt64(8 &* (n &- 4))), 0, 0, 0, count)
+        }
+        var w: UInt64 = 0
+        for i in 0..<n { w |= UInt64(p.load(fromByteOffset: i, as: UInt8.self)) << UInt64(8 &* i) }
+        return (w, 0, 0, 0, count)
     }
 
     @inlinable

@@ -36,4 +36,22 @@ final class BytesEqualityTests: XCTestCase {
         XCTAssertNotEqual(long, inline(Array(repeating: 7, count: 22), tail: 7))
         XCTAssertEqual(long, Bytes(Array(repeating: UInt8(7), count: 40)))
     }
+
+    func testInlineValuesAreBuiltFromExactlyTheirBytesWithZerosPastTheCount() {
+        var rng = SplitMix64(seed: 12)
+        for n in 0...Bytes.inlineCapacity {
+            for _ in 0..<20 {
+                let bytes = (0..<n).map { _ in UInt8(truncatingIfNeeded: rng.next() | 1) }
+                // Surrounded by 0xFF guards: a read outside the n bytes would show in the value.
+                let padded = [UInt8](repeating: 0xFF, count: 8) + bytes + [UInt8](repeating: 0xFF, count: 8)
+                let b = padded.withUnsafeBytes { Bytes(UnsafeRawBufferPointer(rebasing: $0[8..<(8 + n)])) }
+                XCTAssertEqual(b.count, n)
+                XCTAssertEqual(b.array, bytes, "length \(n)")
+                guard case .small(var s) = b.storage else { XCTFail("length \(n) not inline"); continue }
+                let raw = withUnsafeBytes(of: &s) { Array($0) }
+                XCTAssertEqual(Array(raw[n..<22]), [UInt8](repeating: 0, count: 22 - n), "length \(n): bytes past the count")
+                XCTAssertEqual(raw[22], UInt8(n))
+            }
+        }
+    }
 }
