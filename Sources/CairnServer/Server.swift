@@ -62,7 +62,12 @@ public final class Server {
     var listeners: [Channel] = []
     var handlers: [UInt64: ClientHandler] = [:]
     private var pendingFlush: [ClientHandler] = []
+    /// The batch endOfTick is flushing (empty between ticks).
+    private var flushing: [ClientHandler] = []
     private var tickScheduled = false
+    /// `endOfTick` as one closure made once: a `{ [unowned self] in ... }` literal in
+    /// `markPending` would allocate its context on every tick.
+    private lazy var endOfTickTask: @Sendable () -> Void = { [unowned self] in self.endOfTick() }
     /// Work run once per tick after all reads and before replies are flushed.
     public var tickSteps: [() -> Void] = []
     /// Work run by every cron (hz times a second) after the engine's: save points, ...
@@ -349,19 +354,22 @@ public final class Server {
         }
         if !tickScheduled {
             tickScheduled = true
-            loop.execute { [unowned self] in self.endOfTick() }
+            loop.execute(endOfTickTask)
         }
     }
 
     private func endOfTick() {
         tickScheduled = false
         for step in tickSteps { step() }
-        let batch = pendingFlush
-        pendingFlush.removeAll(keepingCapacity: true)
-        for h in batch {
+        // The two lists trade places, so neither is copied: a client marked pending while
+        // this batch flushes (a write error closing a client can unblock others) lands in
+        // `pendingFlush` and the tick that markPending schedules.
+        swap(&pendingFlush, &flushing)
+        for h in flushing {
             h.pendingFlush = false
             h.flush()
         }
+        flushing.removeAll(keepingCapacity: true)
     }
 
     // MARK: CLIENT PAUSE

@@ -55,6 +55,27 @@ final class ServerIntegrationTests: XCTestCase {
         }
     }
 
+    func testRepliesQueuedBehindAClientThatReadsNothingArriveIntactAndInOrder() throws {
+        // 1700 replies of 6000 bytes, about one request per tick, and nothing read until all
+        // are sent: ~10 MB is more than loopback holds (a 4 MiB send buffer at most, a 128 KiB
+        // receive buffer that grows only with reads), so later ticks refill the client's
+        // output buffer while NIO still queues the bytes of earlier ones.
+        let c = try start().connect()
+        let value = (0..<100_000).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ ($0 >> 8)) }
+        XCTAssertEqual(try c.commandBytes([Array("SET".utf8), Array("v".utf8), value]), Array("+OK\r\n".utf8))
+        let count = 1700, length = 6000
+        func first(_ i: Int) -> Int { (i * 97) % (value.count - length) }
+        for i in 0..<count {
+            try c.send(RESPConnection.encode([Array("GETRANGE".utf8), Array("v".utf8),
+                                              Array(String(first(i)).utf8), Array(String(first(i) + length - 1).utf8)]))
+            usleep(200)
+        }
+        for i in 0..<count {
+            let expected = Array("$\(length)\r\n".utf8) + value[first(i)..<(first(i) + length)] + [13, 10]
+            guard try c.readReply() == expected else { return XCTFail("reply \(i) is not GETRANGE v \(first(i)) \(first(i) + length - 1)") }
+        }
+    }
+
     func testBigArgumentSplitOverManyWritesIsAssembled() throws {
         let c = try start().connect()
         let value = (0..<2_000_000).map { UInt8(truncatingIfNeeded: $0 &* 31) }
