@@ -386,4 +386,31 @@ final class ServerIntegrationTests: XCTestCase {
         XCTAssertTrue(stats.contains("cmdstat_get:calls=2,"), stats)
         XCTAssertTrue(stats.contains("cmdstat_set:calls=1,"), stats)
     }
+
+    // MARK: memory
+
+    /// Bytes of the process's brk heap ("[heap]" in /proc/PID/maps), 0 when it has none.
+    private func brkHeapBytes(pid: Int32) throws -> Int {
+        let maps = try String(contentsOfFile: "/proc/\(pid)/maps", encoding: .utf8)
+        guard let line = maps.split(separator: "\n").first(where: { $0.hasSuffix("[heap]") }) else { return 0 }
+        let range = line.split(separator: " ")[0].split(separator: "-").map { Int($0, radix: 16)! }
+        return range[1] - range[0]
+    }
+
+    func testKeysWrittenByClientsGrowTheMainArenasBrkHeap() throws {
+        // The engine loop allocates from glibc's main arena (Server.keepEveryThreadInTheMainArena),
+        // whose heap grows with brk; in an arena of its own the 5 MB of values below would land
+        // in a separately mapped heap and [heap] would not grow.
+        let s = try start()
+        let c = try s.connect()
+        let before = try brkHeapBytes(pid: s.process.processIdentifier)
+        let value = [UInt8](repeating: UInt8(ascii: "v"), count: 100)
+        var batch: [UInt8] = []
+        for i in 0..<50_000 { batch += RESPConnection.encode([Array("SET".utf8), Array("key:\(i)".utf8), value]) }
+        try c.send(batch)
+        for _ in 0..<50_000 { XCTAssertEqual(try c.readReply(), Array("+OK\r\n".utf8)) }
+        XCTAssertEqual(try c.command("DBSIZE"), ":50000\r\n")
+        let grown = try brkHeapBytes(pid: s.process.processIdentifier) - before
+        XCTAssertGreaterThanOrEqual(grown, 50_000 * 100, "[heap] grew by \(grown) bytes")
+    }
 }
