@@ -129,12 +129,29 @@ final class ClientHandler: ChannelInboundHandler {
         closing = true
     }
 
+    /// The buffer the reply bytes are copied into for NIO, kept between ticks: a flush refills
+    /// it instead of allocating a ByteBuffer (its storage object and bytes) every tick. NIO
+    /// drops its reference once the socket write completes, so the refill reuses the storage;
+    /// while a write is still queued (a slow reader) `clear(minimumCapacity:)` gives the refill
+    /// fresh storage and the queued bytes are never touched.
+    private var outBuffer: ByteBuffer?
+    /// Largest output buffer kept for the next tick (Redis's per-client reply buffer is 16 KiB);
+    /// after a bigger reply the buffer is released with the write.
+    private static let outBufferKeptBytesMax = 16 * 1024
+
     /// Writes the client's pending reply bytes (once per tick).
     func flush() {
         guard let context else { return }
         let pending = session.reply.buffer.count
         if pending > 0 {
-            var out = context.channel.allocator.buffer(capacity: pending)
+            var out: ByteBuffer
+            if var kept = outBuffer {
+                outBuffer = nil   // so `kept` is the only reference and clear() reuses it
+                kept.clear(minimumCapacity: pending)
+                out = kept
+            } else {
+                out = context.channel.allocator.buffer(capacity: max(pending, 1024))
+            }
             out.writeBytes(session.reply.buffer)
             if session.reply.buffer.capacity > 64 * 1024 {
                 session.reply.buffer = []
@@ -151,6 +168,7 @@ final class ClientHandler: ChannelInboundHandler {
                 return
             }
             context.writeAndFlush(wrapOutboundOut(out), promise: nil)
+            if out.capacity <= Self.outBufferKeptBytesMax { outBuffer = out }
         } else if session.closeAfterReply {
             context.close(promise: nil)
             self.context = nil

@@ -55,6 +55,27 @@ final class ServerIntegrationTests: XCTestCase {
         }
     }
 
+    func testRepliesQueuedBehindAClientThatReadsNothingArriveIntactAndInOrder() throws {
+        // 1700 replies of 6000 bytes, about one request per tick, and nothing read until all
+        // are sent: ~10 MB is more than loopback holds (a 4 MiB send buffer at most, a 128 KiB
+        // receive buffer that grows only with reads), so later ticks refill the client's
+        // output buffer while NIO still queues the bytes of earlier ones.
+        let c = try start().connect()
+        let value = (0..<100_000).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ ($0 >> 8)) }
+        XCTAssertEqual(try c.commandBytes([Array("SET".utf8), Array("v".utf8), value]), Array("+OK\r\n".utf8))
+        let count = 1700, length = 6000
+        func first(_ i: Int) -> Int { (i * 97) % (value.count - length) }
+        for i in 0..<count {
+            try c.send(RESPConnection.encode([Array("GETRANGE".utf8), Array("v".utf8),
+                                              Array(String(first(i)).utf8), Array(String(first(i) + length - 1).utf8)]))
+            usleep(200)
+        }
+        for i in 0..<count {
+            let expected = Array("$\(length)\r\n".utf8) + value[first(i)..<(first(i) + length)] + [13, 10]
+            guard try c.readReply() == expected else { return XCTFail("reply \(i) is not GETRANGE v \(first(i)) \(first(i) + length - 1)") }
+        }
+    }
+
     func testBigArgumentSplitOverManyWritesIsAssembled() throws {
         let c = try start().connect()
         let value = (0..<2_000_000).map { UInt8(truncatingIfNeeded: $0 &* 31) }
@@ -364,5 +385,32 @@ final class ServerIntegrationTests: XCTestCase {
         let stats = try c.command("INFO", "commandstats")
         XCTAssertTrue(stats.contains("cmdstat_get:calls=2,"), stats)
         XCTAssertTrue(stats.contains("cmdstat_set:calls=1,"), stats)
+    }
+
+    // MARK: memory
+
+    /// Bytes of the process's brk heap ("[heap]" in /proc/PID/maps), 0 when it has none.
+    private func brkHeapBytes(pid: Int32) throws -> Int {
+        let maps = try String(contentsOfFile: "/proc/\(pid)/maps", encoding: .utf8)
+        guard let line = maps.split(separator: "\n").first(where: { $0.hasSuffix("[heap]") }) else { return 0 }
+        let range = line.split(separator: " ")[0].split(separator: "-").map { Int($0, radix: 16)! }
+        return range[1] - range[0]
+    }
+
+    func testKeysWrittenByClientsGrowTheMainArenasBrkHeap() throws {
+        // The engine loop allocates from glibc's main arena (Server.keepEveryThreadInTheMainArena),
+        // whose heap grows with brk; in an arena of its own the 5 MB of values below would land
+        // in a separately mapped heap and [heap] would not grow.
+        let s = try start()
+        let c = try s.connect()
+        let before = try brkHeapBytes(pid: s.process.processIdentifier)
+        let value = [UInt8](repeating: UInt8(ascii: "v"), count: 100)
+        var batch: [UInt8] = []
+        for i in 0..<50_000 { batch += RESPConnection.encode([Array("SET".utf8), Array("key:\(i)".utf8), value]) }
+        try c.send(batch)
+        for _ in 0..<50_000 { XCTAssertEqual(try c.readReply(), Array("+OK\r\n".utf8)) }
+        XCTAssertEqual(try c.command("DBSIZE"), ":50000\r\n")
+        let grown = try brkHeapBytes(pid: s.process.processIdentifier) - before
+        XCTAssertGreaterThanOrEqual(grown, 50_000 * 100, "[heap] grew by \(grown) bytes")
     }
 }
