@@ -110,6 +110,7 @@ final class RequestPathSpeedTests: XCTestCase {
         }, expectFirst: "$3\r\nxxx\r\n$3\r\nxxx\r\n") { _ in ["LPOP", "mylist"] }
         measure("SADD", expectFirst: ":1\r\n") { ["SADD", "myset", "element:" + randomTag(&$0)] }
         measure("HSET", expectFirst: ":1\r\n") { ["HSET", "myhash", "element:" + randomTag(&$0), "xxx"] }
+        measure("ZADD", expectFirst: ":1\r\n") { ["ZADD", "myzset", String($0.next() % 1_000_000), "element:" + randomTag(&$0)] }
         print("request path (parse, prefetch, execute; \(total) requests, 16 per read):")
         for l in lines { print("  " + l) }
     }

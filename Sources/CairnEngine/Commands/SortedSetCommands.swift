@@ -301,7 +301,8 @@ extension CommandCall {
         for j in 0..<pairs {
             var score = scores[j]
             let member = argv[scoreIndex + 2 * j + 1]
-            if let current = z.score(member) {
+            let probe = z.probe(member)
+            if let current = probe.score {
                 if nx { continue }
                 if incr {
                     score += current
@@ -310,13 +311,13 @@ extension CommandCall {
                 }
                 if (lt && score >= current) || (gt && score <= current) { continue }
                 if score != current {
-                    z.update(member, to: score)
+                    z.update(member, to: score, probe: probe)
                     updated += 1
                 }
                 processed += 1
                 lastScore = score
             } else if !xx {
-                z.insert(member, score, limits: limits)
+                z.insert(member, score, probe: probe, limits: limits)
                 added += 1
                 processed += 1
                 lastScore = score

@@ -142,6 +142,13 @@ public final class MemberTable {
     public func find(_ key: UnsafeRawBufferPointer, hash h: Int) -> MemberNode? {
         if count == 0 { return nil }
         if rehashIndex >= 0 { rehashStep(1) }
+        return peek(key, hash: h)
+    }
+
+    /// `find` without the rehash step: changes nothing (pipeline prefetching).
+    @inline(__always)
+    func peek(_ key: UnsafeRawBufferPointer, hash h: Int) -> MemberNode? {
+        if count == 0 { return nil }
         // t0's buckets below rehashIndex have moved to t1 and are empty: not loading one
         // saves a cache miss per lookup while a big table grows.
         let i0 = h & t0.mask

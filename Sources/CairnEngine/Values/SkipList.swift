@@ -31,6 +31,8 @@
 // and return nodes, which the caller removes from the member table and then frees; the
 // list's deinit frees whatever it still holds.
 
+import CMalloc
+
 public struct ZSetNode: Equatable {
     let raw: UnsafeMutableRawPointer
 
@@ -115,6 +117,15 @@ public struct ZSetNode: Equatable {
     @inline(__always)
     func setSpan(_ i: Int, _ v: Int) {
         if i > 0 { raw.storeBytes(of: v, toByteOffset: 48 + 16 * i, as: Int.self) }
+    }
+
+    /// Starts loading what comparing this node at `level` and then moving along it read: the
+    /// score, and the level's link when it can be on another cache line (the level-0 link
+    /// shares the score's 16 bytes). The member is read only on a tie of scores.
+    @inline(__always)
+    func prefetch(level: Int) {
+        cairn_prefetch(raw + ZSetNode.scoreOffset)
+        if level > 0 { cairn_prefetch(raw + 40 + 16 * level) }
     }
 }
 
@@ -253,12 +264,27 @@ final class SkipList {
     }
 
     /// Fills `update`/`rank` with the last node before (score, member) at every level.
+    ///
+    /// In a big list nearly every node the descent compares is a cache miss, and each waits
+    /// for the one before. Two things shorten that chain:
+    ///   - the node a level stops at (the first not before the target) is often the next
+    ///     level's first candidate too: it is not compared again;
+    ///   - while a candidate's score loads, the next level's candidate (below the current
+    ///     node) starts loading, so when the candidate stops the level the next comparison
+    ///     is already on its way; and the candidate's own link at this level, which can be
+    ///     on the node's second cache line, loads with its score.
     private func locate(_ score: Double, _ member: Bytes) {
         var x = header
         var i = level - 1
         var r = 0
+        var stop: ZSetNode? = nil
         while i >= 0 {
-            while let f = x.forward(i), SkipList.less(f, score, member) {
+            while let f = x.forward(i), f != stop {
+                if i > 0 {
+                    f.prefetch(level: i)
+                    if let below = x.forward(i - 1) { below.prefetch(level: i - 1) }
+                }
+                if !SkipList.less(f, score, member) { stop = f; break }
                 r += x.span(i)
                 x = f
             }
@@ -424,6 +450,77 @@ final class SkipList {
             node = next
         }
         return removed
+    }
+
+    // MARK: prefetching (pipelines)
+
+    /// One descent of `prefetchPaths` in progress.
+    struct PathCursor {
+        /// The last node found before the target; the list's header at the start.
+        var node: ZSetNode
+        /// A node found not before the target (not compared again).
+        var stop: ZSetNode?
+        /// The level being walked; -1 when the descent is done.
+        var level: Int
+        let score: Double
+        let member: Bytes
+
+        /// A descent of `list` toward (score, member).
+        init(_ list: SkipList, _ score: Double, _ member: Bytes) {
+            node = list.header
+            stop = nil
+            level = list.level - 1
+            self.score = score
+            self.member = member
+        }
+    }
+
+    /// Walks several descents side by side, one comparison of each in turn, so that their
+    /// cache misses overlap: a step starts loading the node its descent compares next, and
+    /// the descents in between give it time to arrive. `locate` for these targets then finds
+    /// its path in the cache. Reads only (the cursors may be of different lists); the
+    /// cursors are left finished.
+    ///
+    /// One descent alone is a chain of dependent misses, two to four per level in a list too
+    /// big for the cache (about 37 comparisons in all at 632k members). Measured on the
+    /// 2-core VM this was tuned on, at 632k members: 2.3 µs for one descent by `locate`,
+    /// 0.85 µs each for sixteen walked here and then located (page walks, not the cache,
+    /// bound how many misses can be in flight).
+    static func prefetchPaths(_ cursors: UnsafeMutableBufferPointer<PathCursor>) {
+        var active = cursors.count
+        while active > 0 {
+            var k = 0
+            while k < active {
+                if step(&cursors[k]) {
+                    k += 1
+                } else {
+                    // Done: the last active cursor takes its place.
+                    active -= 1
+                    cursors.swapAt(k, active)
+                }
+            }
+        }
+    }
+
+    /// One comparison of a descent (as `locate` makes it); false when the descent is done.
+    @inline(__always)
+    private static func step(_ c: inout PathCursor) -> Bool {
+        let i = c.level
+        let x = c.node
+        let f = x.forward(i)
+        if let f, f != c.stop, SkipList.less(f, c.score, c.member) {
+            c.node = f
+            f.forward(i)?.prefetch(level: i)
+            return true
+        }
+        c.stop = f
+        if i == 0 {
+            c.level = -1
+            return false
+        }
+        c.level = i - 1
+        if let below = x.forward(i - 1), below != f { below.prefetch(level: i - 1) }
+        return true
     }
 
     /// The first node (lowest score).

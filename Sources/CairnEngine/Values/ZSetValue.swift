@@ -229,15 +229,49 @@ public final class ZSetValue {
         return lo < hi ? lo..<hi : lo..<lo
     }
 
+    /// A member looked up for a change (ZADD): its score when present, and what `insert` or
+    /// `update` need so that they do not look it up (or hash it) again. Valid until the
+    /// value changes.
+    public struct Probe {
+        public let score: Double?
+        /// The member's node (skip list, present).
+        let node: ZSetNode?
+        /// The member table's hash of the member; nil when packed.
+        let hash: Int?
+    }
+
+    public func probe(_ member: Bytes) -> Probe {
+        if let index {
+            let h = member.withUnsafeBytes { index.hash($0) }
+            guard let n = member.withUnsafeBytes({ index.find($0, hash: h) }) else {
+                return Probe(score: nil, node: nil, hash: h)
+            }
+            let node = ZSetNode(n)
+            return Probe(score: node.score, node: node, hash: h)
+        }
+        return Probe(score: score(member), node: nil, hash: nil)
+    }
+
     // MARK: changes
 
     /// Adds a member that is not present.
     public func insert(_ member: Bytes, _ score: Double, limits: CollectionLimits) {
+        insert(member, score, hash: nil, limits: limits)
+    }
+
+    /// `insert` after `probe` found the member absent.
+    public func insert(_ member: Bytes, _ score: Double, probe: Probe, limits: CollectionLimits) {
+        insert(member, score, hash: probe.hash, limits: limits)
+    }
+
+    /// `hash`: the member table's hash of `member` when the value had the table already.
+    private func insert(_ member: Bytes, _ score: Double, hash: Int?, limits: CollectionLimits) {
         if list == nil && (count + 1 > limits.zsetMaxListpackEntries || member.count > limits.zsetMaxListpackValue) {
             convertToSkipList(seed: limits.seed)
         }
         if let list, let index {
-            index.insert(list.insert(score, member).memberNode)
+            let node = list.insert(score, member).memberNode
+            if let hash { index.insert(node, hash: hash) } else { index.insert(node) }
             return
         }
         packedInsert(member, score)
@@ -259,8 +293,13 @@ public final class ZSetValue {
 
     /// Changes the score of a member that is present.
     public func update(_ member: Bytes, to score: Double) {
+        update(member, to: score, probe: nil)
+    }
+
+    /// `update` after `probe` found the member.
+    public func update(_ member: Bytes, to score: Double, probe: Probe?) {
         if let list, let index {
-            list.updateScore(ZSetNode(index.find(member)!), to: score)
+            list.updateScore(probe?.node ?? ZSetNode(index.find(member)!), to: score)
             return
         }
         let at = packed.find(member, stride: 2)!
