@@ -139,20 +139,49 @@ final class ClientHandler: ChannelInboundHandler {
     /// after a bigger reply the buffer is released with the write.
     private static let outBufferKeptBytesMax = 16 * 1024
 
+    /// Largest ByteBuffer one flush writes. A ByteBuffer holds under 4 GiB (its indices are
+    /// 32-bit), and one tick's reply can be bigger (pipelined GETs of a 512 MB value), so a
+    /// bigger reply goes out as several buffers, in order. A var for tests.
+    nonisolated(unsafe) static var writePieceBytesMax = 1 << 30
+
+    /// How a reply of `total` bytes is cut into ByteBuffers of at most `pieceMax` bytes: the
+    /// byte ranges in order, the last one possibly shorter.
+    static func writePieces(total: Int, pieceMax: Int) -> [Range<Int>] {
+        precondition(pieceMax > 0)
+        var pieces: [Range<Int>] = []
+        var start = 0
+        while total - start > pieceMax {
+            pieces.append(start..<(start + pieceMax))
+            start += pieceMax
+        }
+        pieces.append(start..<total)
+        return pieces
+    }
+
     /// Writes the client's pending reply bytes (once per tick).
     func flush() {
         guard let context else { return }
         let pending = session.reply.buffer.count
         if pending > 0 {
+            var last = 0..<pending
+            if pending > Self.writePieceBytesMax {
+                let pieces = Self.writePieces(total: pending, pieceMax: Self.writePieceBytesMax)
+                for range in pieces.dropLast() {
+                    var piece = context.channel.allocator.buffer(capacity: range.count)
+                    session.reply.buffer.withUnsafeBytes { piece.writeBytes(UnsafeRawBufferPointer(rebasing: $0[range])) }
+                    context.write(wrapOutboundOut(piece), promise: nil)
+                }
+                last = pieces[pieces.count - 1]
+            }
             var out: ByteBuffer
             if var kept = outBuffer {
                 outBuffer = nil   // so `kept` is the only reference and clear() reuses it
-                kept.clear(minimumCapacity: pending)
+                kept.clear(minimumCapacity: last.count)
                 out = kept
             } else {
-                out = context.channel.allocator.buffer(capacity: max(pending, 1024))
+                out = context.channel.allocator.buffer(capacity: max(last.count, 1024))
             }
-            out.writeBytes(session.reply.buffer)
+            session.reply.buffer.withUnsafeBytes { out.writeBytes(UnsafeRawBufferPointer(rebasing: $0[last])) }
             if session.reply.buffer.capacity > 64 * 1024 {
                 session.reply.buffer = []
                 session.reply.buffer.reserveCapacity(256)

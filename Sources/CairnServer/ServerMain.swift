@@ -79,6 +79,11 @@ public enum CairnServerMain {
         }
 
         let server = Server(config: config, executablePath: executablePath())
+        // Test hook: a small reply piece size exercises the split of a big tick's reply
+        // (ClientHandler.writePieceBytesMax) without 4 GiB of data.
+        if let raw = getenv("CAIRN_DEBUG_WRITE_PIECE_BYTES"), let n = Int(String(cString: raw)), n > 0 {
+            ClientHandler.writePieceBytesMax = n
+        }
         let pidfile = config["pidfile"]
         if !pidfile.isEmpty { try? Durable.replaceFile(at: pidfile, with: Array("\(getpid())\n".utf8)) }
         // Before start(): a SIGTERM during the start-up load stops it (without saving).

@@ -94,7 +94,8 @@ final class ServerProcess {
     /// with PONG (or, with `waitForPong` false, until it accepts a connection: a server still
     /// loading its snapshot answers -LOADING).
     init(binary: String = Harness.cairnServerPath, extraArgs: [String] = [], configFile: String? = nil,
-         port: Int = Harness.freePort(), dir: String? = nil, waitForPong: Bool = true) throws {
+         port: Int = Harness.freePort(), dir: String? = nil, waitForPong: Bool = true,
+         environment: [String: String] = [:]) throws {
         self.port = port
         self.dir = dir ?? Harness.tempDirectory("cairn-it")
         self.logPath = self.dir + "/server.log"
@@ -106,6 +107,9 @@ final class ServerProcess {
         if binary.hasSuffix("redis-server") { args += ["--appendonly", "no"] }
         args += extraArgs
         process.arguments = args
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        }
         let logHandle = FileHandle(forWritingAtPath: logPath)!
         process.standardOutput = logHandle
         process.standardError = logHandle

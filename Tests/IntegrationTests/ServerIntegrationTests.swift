@@ -76,6 +76,29 @@ final class ServerIntegrationTests: XCTestCase {
         }
     }
 
+    func testATicksReplyBiggerThanOneWritePieceGoesOutInOrder() throws {
+        // With 1000-byte pieces (a ByteBuffer holds under 4 GiB, so a real tick's reply is cut
+        // at 1 GiB), one read of 40 pipelined GETRANGEs makes a ~80 KB reply written as ~80
+        // ByteBuffers; the client must read exactly the 40 replies, in order.
+        let s = try ServerProcess(environment: ["CAIRN_DEBUG_WRITE_PIECE_BYTES": "1000"])
+        servers.append(s)
+        let c = try s.connect()
+        let value = (0..<5000).map { UInt8(truncatingIfNeeded: $0 &* 13 &+ ($0 >> 7)) }
+        XCTAssertEqual(try c.commandBytes([Array("SET".utf8), Array("v".utf8), value]), Array("+OK\r\n".utf8))
+        let count = 40, length = 2000
+        var pipeline: [UInt8] = []
+        for i in 0..<count {
+            pipeline += RESPConnection.encode([Array("GETRANGE".utf8), Array("v".utf8),
+                                               Array(String(i * 50).utf8), Array(String(i * 50 + length - 1).utf8)])
+        }
+        try c.send(pipeline)
+        for i in 0..<count {
+            let expected = Array("$\(length)\r\n".utf8) + value[(i * 50)..<(i * 50 + length)] + [13, 10]
+            guard try c.readReply() == expected else { return XCTFail("reply \(i) is not GETRANGE v \(i * 50)") }
+        }
+        XCTAssertEqual(try c.command("PING"), "+PONG\r\n")
+    }
+
     func testBigArgumentSplitOverManyWritesIsAssembled() throws {
         let c = try start().connect()
         let value = (0..<2_000_000).map { UInt8(truncatingIfNeeded: $0 &* 31) }
