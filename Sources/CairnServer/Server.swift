@@ -533,7 +533,8 @@ func cpuHasConstantRateCycleCounter(cpuinfo: String? = nil) -> Bool {
     #endif
 }
 
-/// A /proc file's text, "" when it cannot be read (not through Sys: no fault injection here).
+/// A /proc file's text, "" when it cannot be read. Not through `Sys.shared.readFile`: the
+/// fault tests number each kind of call, and a read at server start-up would shift them.
 private func readProcFile(_ path: String) -> String {
     guard let f = fopen(path, "r") else { return "" }
     defer { fclose(f) }

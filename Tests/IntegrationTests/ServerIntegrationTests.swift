@@ -410,6 +410,31 @@ final class ServerIntegrationTests: XCTestCase {
         XCTAssertTrue(stats.contains("cmdstat_set:calls=1,"), stats)
     }
 
+    func testInfoNamesTheCommandClockOnceItsRateIsMeasured() throws {
+        let c = try start().connect()
+        // cron (hz 10) measures the cycle counter's rate over at least 50 ms.
+        usleep(400_000)
+        let info = try c.command("INFO", "server")
+        guard let line = info.split(separator: "\r\n").first(where: { $0.hasPrefix("monotonic_clock:") }) else {
+            return XCTFail(info)
+        }
+        let cpuinfo = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
+        let flags = Set((cpuinfo.split(separator: "\n").first { $0.hasPrefix("flags") } ?? "").split(separator: " "))
+        #if arch(x86_64)
+        let counter = flags.contains("constant_tsc") && flags.contains("nonstop_tsc")
+        #else
+        let counter = false
+        #endif
+        if counter {
+            let prefix = "monotonic_clock:X86 TSC @ ", suffix = " ticks/us"
+            XCTAssertTrue(line.hasPrefix(prefix) && line.hasSuffix(suffix), String(line))
+            let ticks = Int(line.dropFirst(prefix.count).dropLast(suffix.count)) ?? 0
+            XCTAssertTrue((500...10_000).contains(ticks), String(line))
+        } else {
+            XCTAssertEqual(line, "monotonic_clock:POSIX clock_gettime")
+        }
+    }
+
     // MARK: memory
 
     /// Bytes of the process's brk heap ("[heap]" in /proc/PID/maps), 0 when it has none.
